@@ -1,0 +1,33 @@
+"""Errors with messages that say what is wrong and how to fix it."""
+from __future__ import annotations
+
+
+class CourseError(Exception):
+    """Base class for the course's own, learner-facing errors."""
+
+
+class DatasetLayoutError(CourseError, ValueError):
+    """An image folder is not laid out as ``root/<class name>/<image files>``."""
+
+
+class BadImageError(CourseError, ValueError):
+    """An image file cannot be read or decoded."""
+
+
+class ClassCountMismatchError(CourseError, ValueError):
+    """A model's number of outputs does not match the number of classes in the data."""
+
+
+class UnknownBackboneError(CourseError, KeyError):
+    """A backbone name the course does not know."""
+
+    def __str__(self) -> str:  # KeyError would otherwise print the message with quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class WeightsNotAvailableError(CourseError, RuntimeError):
+    """Pretrained weights are not on this machine and cannot be downloaded now."""
+
+
+class UnsafeCheckpointError(CourseError, ValueError):
+    """A checkpoint file holds more than plain tensors and is refused."""

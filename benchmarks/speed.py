@@ -20,9 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
-from torch import nn
 
-from course_lib import data, models, training
+from course_lib import data, finetune, models
 from course_lib.repro import seed_everything
 
 HERE = Path(__file__).resolve().parent
@@ -40,76 +39,34 @@ def cached_vs_naive(epochs: int) -> dict[str, float]:
     """Seconds to train the same linear head for ``epochs`` epochs, both ways."""
     faces, train_idx, _ = _setup()
     backbone = models.load_backbone("efficientnet_lite0", image_size=IMAGE_SIZE)
-    model = backbone.model
-    models.replace_head(model, 2)
-    models.freeze_all_but_last(model, 1)
-    train = faces.with_transform(backbone.preprocess).subset(train_idx)
-    loader = data.make_loader(train, 32, shuffle=True)
-
-    start = time.perf_counter()  # naive: the frozen backbone runs on every image, every epoch
-    training.fit(model, loader, epochs=epochs, lr=1e-3, progress=False)
-    naive = time.perf_counter() - start
-
-    features_model = models.remove_head(model)
-    start = time.perf_counter()
-    feats, labels = training.extract_features(features_model, train)
-    extraction = time.perf_counter() - start
-    start = time.perf_counter()
-    training.fit_linear_head(feats, labels, 2, epochs=epochs, lr=1e-3, batch_size=32)
-    cached = time.perf_counter() - start
-    return {"epochs": epochs, "naive_s": naive, "extract_s": extraction, "cached_s": cached,
-            "training_ratio": naive / cached, "end_to_end_ratio": naive / (extraction + cached)}
+    return finetune.cached_vs_naive(backbone, faces.subset(train_idx), num_classes=2, epochs=epochs)
 
 
 def article_vs_course(article_epochs: int) -> dict[str, dict[str, float]]:
     """Accuracy and seconds: the article's loop against the course's recipe, same data."""
     faces, train_idx, test_idx = _setup()
-    results = {}
-
-    # The article's way: every parameter trained with plain SGD(lr=0.001), no normalisation
-    # matching pretraining, no validation, and the model never put in eval mode.
+    # The article's way: every parameter trained with plain SGD(lr=0.001), inputs in [0, 1]
+    # (no normalisation matching pretraining), no validation, never switched to eval mode.
     seed_everything(0)
-    backbone = models.load_backbone("efficientnet_lite0", image_size=IMAGE_SIZE)
-    model = backbone.model
+    model = models.load_backbone("efficientnet_lite0", image_size=IMAGE_SIZE).model
     models.replace_head(model, 2)
-    raw = models.ImagePreprocess(IMAGE_SIZE, (0, 0, 0), (1, 1, 1))  # [0, 1] pixels, as in the article
-    train_loader = data.make_loader(faces.with_transform(raw).subset(train_idx), 32, shuffle=True)
-    test_set = faces.with_transform(raw).subset(test_idx)
-    criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.001)
-    start = time.perf_counter()
-    for _ in range(article_epochs):
-        for inputs, labels in train_loader:
-            optimizer.zero_grad()
-            loss = criterion(model(inputs), labels)
-            loss.backward()
-            optimizer.step()
-    seconds = time.perf_counter() - start
-    x, y = next(iter(data.make_loader(test_set, len(test_set))))
-    with torch.no_grad():
-        acc_train_mode = float((model(x).argmax(1) == y).float().mean())  # as the article leaves it
-        model.eval()
-        acc_eval_mode = float((model(x).argmax(1) == y).float().mean())
-    results["article"] = {"seconds": seconds, "epochs": article_epochs,
-                          "accuracy": acc_train_mode, "accuracy_if_eval": acc_eval_mode}
+    raw = models.ImagePreprocess(IMAGE_SIZE, (0, 0, 0), (1, 1, 1))
+    seconds = finetune.article_loop(model, faces.with_transform(raw).subset(train_idx), epochs=article_epochs)
+    accuracy = finetune.accuracy_as_left(model, faces.with_transform(raw).subset(test_idx))
+    results = {"article": {"seconds": seconds, "epochs": article_epochs, "accuracy": accuracy["train_mode"],
+                           "accuracy_if_eval": accuracy["eval_mode"]}}
 
     # The course's way: matching preprocessing, frozen backbone, cached features, a validation
     # split carved from the training half, early stopping, best epoch kept, eval mode.
     seed_everything(0)
     start = time.perf_counter()
     backbone = models.load_backbone("efficientnet_lite0", image_size=IMAGE_SIZE)
-    features_model = models.remove_head(backbone.model)
-    feats, labels = training.extract_features(features_model, faces.with_transform(backbone.preprocess))
-    fit_idx, val_idx = data.stratified_split(labels[train_idx], test_size=0.25, seed=0)
-    fit_idx, val_idx = train_idx[fit_idx], train_idx[val_idx]
-    head, history = training.fit_linear_head(feats[fit_idx], labels[fit_idx], 2,
-                                             val=(feats[val_idx], labels[val_idx]),
-                                             epochs=200, lr=1e-2, patience=20)
-    seconds = time.perf_counter() - start
-    with torch.no_grad():
-        accuracy = float((head(feats[test_idx]).argmax(1) == labels[test_idx]).float().mean())
-    results["course"] = {"seconds": seconds, "epochs": history.epochs, "accuracy": accuracy,
-                         "accuracy_if_eval": accuracy}
+    images = faces.with_transform(backbone.preprocess)
+    fit_idx, val_idx = data.stratified_split(faces.labels[train_idx], test_size=0.25, seed=0)
+    course = finetune.head_on_cached_features(models.remove_head(backbone.model), images.subset(train_idx[fit_idx]),
+                                              images.subset(test_idx), 2, val_set=images.subset(train_idx[val_idx]))
+    course["seconds"] = time.perf_counter() - start
+    results["course"] = {**course, "accuracy_if_eval": course["accuracy"]}
     return results
 
 

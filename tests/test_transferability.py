@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+
+from course_lib import transferability as tr
+
+
+def _truncated_reference_evidence(F, y, alpha, beta):
+    """The reference implementation's evidence: log|A| over the min(n, d) SVD values only."""
+    n, d = F.shape
+    U, s, _ = np.linalg.svd(F, full_matrices=False)
+    z = U.T @ y
+    shrink = alpha + beta * s ** 2
+    m2 = np.sum((beta * s * z / shrink) ** 2)
+    res = np.sum((alpha * z / shrink) ** 2) + max(y @ y - z @ z, 0)
+    return (0.5 * n * np.log(beta) + 0.5 * d * np.log(alpha) - 0.5 * n * np.log(2 * np.pi)
+            - 0.5 * beta * res - 0.5 * alpha * m2 - 0.5 * np.sum(np.log(shrink)))
+
+
+@pytest.mark.parametrize("n,d", [(40, 5), (30, 30), (12, 50), (8, 200)])
+def test_evidence_equals_brute_force_for_any_shape(n, d):
+    rng = np.random.default_rng(n * d)
+    F = rng.standard_normal((n, d))
+    y = (rng.random(n) > 0.5).astype(float)
+    for alpha, beta in ((0.5, 2.0), (3.0, 0.7)):
+        exact = tr.log_evidence(F, y, alpha, beta)
+        assert exact == pytest.approx(tr.brute_force_log_evidence(F, y, alpha, beta), rel=1e-9, abs=1e-9)
+        truncated = _truncated_reference_evidence(F, y, alpha, beta)
+        if d > n:   # the reference drops (d - n) log(alpha) / 2: our test would catch that mistake
+            assert abs(truncated - exact) == pytest.approx(0.5 * (d - n) * abs(np.log(alpha)), rel=1e-6)
+        else:
+            assert truncated == pytest.approx(exact, rel=1e-9)
+
+
+@pytest.mark.parametrize("n,d", [(50, 8), (15, 60)])
+def test_fixed_point_is_a_maximum(n, d):
+    rng = np.random.default_rng(1)
+    F = rng.standard_normal((n, d))
+    y = (F[:, 0] + 0.5 * rng.standard_normal(n) > 0).astype(float)
+    alpha, beta, best = tr.maximise_evidence(F, y)
+    assert best == pytest.approx(tr.brute_force_log_evidence(F, y, alpha, beta), rel=1e-8)
+    for fa, fb in ((1.3, 1), (0.7, 1), (1, 1.3), (1, 0.7)):
+        assert tr.log_evidence(F, y, alpha * fa, beta * fb) <= best + 1e-9
+
+
+def test_logme_prefers_informative_features():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 120)
+    good = np.eye(3)[y] * 3 + 0.3 * rng.standard_normal((120, 3))
+    noise = rng.standard_normal((120, 3))
+    assert tr.logme(good, y) > tr.logme(noise, y)
+    wide = np.c_[good, rng.standard_normal((120, 400))]       # d > n still works
+    assert np.isfinite(tr.logme(wide, y))
+    with pytest.raises(ValueError, match="two classes"):
+        tr.logme(good, np.zeros(120))
+    with pytest.raises(ValueError, match="one label per row"):
+        tr.logme(good, y[:5])
+
+
+def test_leep_by_hand_and_properties():
+    theta = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    y = np.array([0, 1, 0])
+    joint = np.array([[0.9 + 0.6, 0.1 + 0.4], [0.2, 0.8]]) / 3
+    cond = joint / joint.sum(0)
+    expected = np.mean(np.log([theta[i] @ cond[y[i]] for i in range(3)]))
+    assert tr.leep(theta, y) == pytest.approx(expected)
+    assert tr.leep(theta, y) <= 0
+    perfect = np.eye(2)[np.array([0, 1, 0, 1])]
+    blurry = np.full((4, 2), 0.5)
+    assert tr.leep(perfect, [0, 1, 0, 1]) > tr.leep(blurry, [0, 1, 0, 1])
+    assert tr.leep(perfect, [0, 1, 0, 1]) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="apply softmax"):
+        tr.leep(np.array([[2.0, -1.0]]), [0])
+    with pytest.raises(ValueError, match="one label per row"):
+        tr.leep(theta, [0])
+
+
+def test_knn_probe_and_rank_agreement():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 40)
+    good = np.c_[y * 2 - 1, np.zeros(80)] + 0.3 * rng.standard_normal((80, 2))
+    bad = rng.standard_normal((80, 2))
+    assert tr.knn_score(good, y) > 0.9 > tr.knn_score(bad, y)
+    assert tr.linear_probe_score(good, y) > 0.9 > tr.linear_probe_score(bad, y)
+    assert tr.knn_score(good, y, seed=3) == tr.knn_score(good, y, seed=3)
+    acc = {"a": 0.9, "b": 0.7, "c": 0.5, "d": 0.3}
+    assert tr.rank_agreement({"a": 4, "b": 3, "c": 2, "d": 1}, acc) == pytest.approx(1.0)
+    assert tr.rank_agreement({"a": 1, "b": 2, "c": 3, "d": 4}, acc) == pytest.approx(-1.0)
+    assert tr.rank_agreement({"a": 4, "b": 3, "c": 2, "d": float("nan")}, acc) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="at least 3"):
+        tr.rank_agreement({"a": 1, "b": 2}, acc)
+
+
+def test_block_features_pools_each_depth():
+    import torch
+
+    from course_lib.data import load_digits
+    from course_lib.pretrain import SmallCNN
+
+    ds = load_digits([0, 1])
+    out = tr.block_features(SmallCNN(), ds, ["conv1", "conv3", "fc"])
+    assert out["conv1"].shape == (len(ds), 16) and out["conv3"].shape == (len(ds), 64) and out["fc"].shape == (len(ds), 5)
+    with pytest.raises(ValueError, match="no sub-module"):
+        tr.block_features(SmallCNN(), ds, ["nope"])
+    del torch

@@ -1,0 +1,75 @@
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib import text
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_topic_set_is_balanced_and_valid():
+    ds = text.load_text_dataset()
+    assert len(ds) >= 300 and len(ds.classes) >= 3
+    counts = np.bincount(ds.labels)
+    assert counts.min() == counts.max()
+    assert all(3 <= len(t.split()) <= 25 for t in ds.texts)
+    sub = ds.subset([0, 5])
+    assert len(sub) == 2 and "TextDataset(2 texts" in repr(sub)
+
+
+def test_load_errors(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sentence,topic\nhello,a\n")
+    with pytest.raises(ValueError, match="columns 'text' and 'label'"):
+        text.load_text_dataset(bad)
+    bad.write_text("text,label\nhello there,a\nHello there,b\n")
+    with pytest.raises(ValueError, match="same text"):
+        text.load_text_dataset(bad)
+    bad.write_text("text,label\nhello,a\nworld,a\n")
+    with pytest.raises(ValueError, match="only one label"):
+        text.load_text_dataset(bad)
+    bad.write_text("text,label\n,a\nworld,b\n")
+    with pytest.raises(ValueError, match="empty text"):
+        text.load_text_dataset(bad)
+    with pytest.raises(FileNotFoundError, match="No text dataset"):
+        text.load_text_dataset(tmp_path / "missing.csv")
+
+
+def test_sst2_reader(tmp_path):
+    with pytest.raises(FileNotFoundError, match="fetch_sst2.py"):
+        text.load_sst2(tmp_path)
+    (tmp_path / "train.tsv").write_text("sentence\tlabel\ngreat film \t1\nawful \t0\ngreat film \t1\n")
+    ds = text.load_sst2(tmp_path)
+    assert ds.classes == ["negative", "positive"] and len(ds) == 2
+
+
+def test_mean_pool_by_hand():
+    hidden = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]]])
+    mask = torch.tensor([[1, 1, 0]])
+    assert torch.equal(text.mean_pool(hidden, mask), torch.tensor([[2.0, 3.0]]))
+
+
+def test_loader_and_embeddings_with_the_real_model():
+    from course_lib.models import load_backbone
+
+    bb = load_backbone("minilm")
+    loader = text.make_text_loader(["a b c", "a much longer sentence here"], [0, 1], bb.preprocess, batch_size=2)
+    inputs, labels = next(iter(loader))
+    assert set(inputs) >= {"input_ids", "attention_mask"} and labels.tolist() == [0, 1]
+    emb = text.embed_texts(bb.model, bb.preprocess, ["the cat sat", "stocks fell"])
+    assert emb.shape == (2, 384)
+
+
+def test_fetch_sst2_fails_fast_offline(tmp_path):
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(REPO / "data_scripts" / "fetch_sst2.py"), "--dest", str(tmp_path / "sst2"),
+                           "--url", "http://203.0.113.1/SST-2.zip", "--timeout", "3"],
+                          capture_output=True, text=True, timeout=60)
+    assert time.perf_counter() - start < 30
+    assert proc.returncode == 2 and "offline" in proc.stderr
+    assert not (tmp_path / "sst2").exists() or not any((tmp_path / "sst2").iterdir())

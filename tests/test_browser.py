@@ -1,0 +1,127 @@
+"""A real browser test: JupyterLab on localhost, the gradient-descent notebook, its widget and plot.
+
+Starts JupyterLab, opens ``notebooks/03_gradient_descent.ipynb`` in headless Chromium (Debian's
+``chromium`` package, driven by Playwright; no browser download), runs all cells, moves the η
+slider, and checks that the widget and its plot rendered and that the plot changed. A screenshot
+is saved to ``outputs/browser/``. Skipped when Chromium is not installed, unless
+``COURSE_REQUIRE_BROWSER=1`` (CI) makes that a failure.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+NOTEBOOK = "notebooks/03_gradient_descent.ipynb"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def _require_browser():
+    if not Path(CHROMIUM).is_file():
+        message = "Chromium is not installed (run .ci/install_browser.sh, or: apt-get install chromium)"
+        if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    port, token = _free_port(), secrets.token_hex(16)
+    root = tmp_path / "course"                 # a copy: JupyterLab's autosave must not touch the repository
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(REPO / NOTEBOOK, root / NOTEBOOK)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               JUPYTER_DATA_DIR=str(Path(sys.prefix) / "share" / "jupyter"), MPLBACKEND="module://matplotlib_inline.backend_inline")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
+        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "wb"))
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("JupyterLab exited: " + (tmp_path / "lab.log").read_text()[-2000:])
+            time.sleep(0.5)
+    else:
+        proc.terminate()
+        raise RuntimeError("JupyterLab did not start within 60 s: " + (tmp_path / "lab.log").read_text()[-2000:])
+    try:
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.mark.real_outputs
+def test_gradient_descent_notebook_runs_and_its_widget_responds_in_jupyterlab(jupyterlab, tmp_path):
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    from course_lib.paths import output_dir
+
+    base, token = jupyterlab
+    shot = output_dir("browser") / "03_gradient_descent_widget.png"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            page.set_default_timeout(60_000)
+            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached")
+            # Run > Run All Cells, through the menu as a learner would
+            page.click(".lm-MenuBar-item:has-text('Run')")
+            page.click("li.lm-Menu-item:has-text('Run All Cells')")
+            explorer = page.wait_for_selector(".gd-explorer", state="attached")
+            explorer.scroll_into_view_if_needed()
+            plot = page.wait_for_selector(".gd-explorer .jp-OutputArea-output img", state="visible")
+            page.wait_for_selector(".gd-lr-slider", state="visible")
+            before = plot.get_attribute("src")
+            assert before and before.startswith("data:image/png")
+            # Move the η slider with the keyboard (its value changes on release, then the plot redraws)
+            handle = page.wait_for_selector(".gd-lr-slider .noUi-handle, .gd-lr-slider [role='slider']")
+            handle.focus()
+            for _ in range(6):
+                page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                "before => { const img = document.querySelector('.gd-explorer .jp-OutputArea-output img');"
+                " return img && img.src !== before; }", arg=before, timeout=60_000)
+            readout = page.inner_text(".gd-lr-slider .widget-readout")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached")
+            explorer.scroll_into_view_if_needed()
+            page.screenshot(path=str(shot), full_page=False)
+            after = page.get_attribute(".gd-explorer .jp-OutputArea-output img", "src")
+            errors = page.query_selector_all(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] .jp-RenderedText:has-text('Error')")
+        finally:
+            browser.close()
+    assert after != before, "the plot did not change after moving the η slider"
+    assert float(readout) != 0.5, f"the slider still reads {readout}"
+    assert errors == [], "a cell raised an error in JupyterLab"
+    assert shot.stat().st_size > 10_000

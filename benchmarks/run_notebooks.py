@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/run_notebooks.py                 # all notebooks
     .venv/bin/python benchmarks/run_notebooks.py notebooks/06_*.ipynb --write-outputs
 
-Writes ``benchmarks/results.md`` (a Markdown table with the budgets) and
-``benchmarks/results.png``, and replaces the table between the ``BENCHMARK-TABLE`` markers in
-README.md. ``--write-outputs`` saves each executed notebook in place, so the committed
+A full run (no notebooks named) writes ``benchmarks/results.md`` (a Markdown table with the
+budgets) and ``benchmarks/results.png``, and replaces the table between the ``BENCHMARK-TABLE``
+markers in README.md; naming notebooks only prints their table. ``--write-outputs`` saves each executed notebook in place, so the committed
 notebooks carry the outputs of a real run. Exits non-zero if a notebook fails.
 Budgets (2 CPU cores): each notebook ≤ 3 min and ≤ 1.5 GB; the whole course ≤ 12 min.
 """
@@ -125,12 +125,13 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=90)
 
 
-def update_readme(block: str, readme: Path = REPO / "README.md") -> bool:
+def update_readme(block: str, readme: Path = REPO / "README.md", start: str = START, end: str = END) -> bool:
+    """Replace the text between the ``start`` and ``end`` marker lines of the README with ``block``."""
     text = readme.read_text()
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
         return False
-    readme.write_text(pattern.sub(lambda _: f"{START}\n{block}\n{END}", text))
+    readme.write_text(pattern.sub(lambda _: f"{start}\n{block}\n{end}", text))
     return True
 
 
@@ -149,11 +150,11 @@ def main(argv=None) -> int:
         results.append(result)
         print(f"{result['seconds']:.1f} s, {result['peak_gb']:.2f} GB" + (f"  FAILED: {result['error']}" if result["error"] else ""))
     block = machine() + "\n\n" + table(results)
-    (HERE / "results.md").write_text(block + "\n")
-    plot(results, HERE / "results.png")
-    full_run = not args.notebooks
-    if full_run and not args.no_readme:
-        update_readme(block + "\n\n![time and memory per notebook](benchmarks/results.png)")
+    if not args.notebooks:  # only a full run replaces the published table, plot and README section
+        (HERE / "results.md").write_text(block + "\n")
+        plot(results, HERE / "results.png")
+        if not args.no_readme:
+            update_readme(block + "\n\n![time and memory per notebook](benchmarks/results.png)")
     print("\n" + block)
     failed = [r["notebook"] for r in results if r["error"]]
     if failed:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,8 +110,18 @@ def main(argv=None) -> str:
     ]
     report = "\n".join(lines)
     (HERE / "speed.md").write_text(report)
+    publish(report)
     print(report)
     return report
+
+
+def publish(report: str) -> None:
+    """Show the report in the README, between the SPEED markers (headings demoted one level)."""
+    sys.path.insert(0, str(HERE))
+    from run_notebooks import update_readme
+
+    body = "\n".join(line for line in report.splitlines() if not line.startswith("# "))
+    update_readme(body.replace("\n## ", "\n#### ").strip(), start="<!-- SPEED:START -->", end="<!-- SPEED:END -->")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ case "${1:-}" in
     setup
     root_flag=()
     if [ "$(id -u)" = "0" ]; then root_flag=(--allow-root); fi   # e.g. inside a container
-    exec "$VENV/bin/jupyter" lab "${root_flag[@]}" notebooks/00_start_here.ipynb
+    exec "$VENV/bin/jupyter" lab "${root_flag[@]}" --ServerApp.root_dir="$PWD" \
+      --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
     ;;
   test)
     setup

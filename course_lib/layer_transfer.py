@@ -14,8 +14,6 @@ from __future__ import annotations
 import copy
 from typing import Any, Sequence
 
-import torch
-from torch import nn
 
 from . import data, models
 from .pretrain import SmallCNN

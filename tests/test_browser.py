@@ -64,7 +64,7 @@ def jupyterlab(tmp_path):
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError("JupyterLab exited: " + (tmp_path / "lab.log").read_text()[-2000:])
+                raise RuntimeError("JupyterLab exited: " + (tmp_path / "lab.log").read_text()[-2000:]) from None
             time.sleep(0.5)
     else:
         proc.terminate()
@@ -93,35 +93,54 @@ def test_gradient_descent_notebook_runs_and_its_widget_responds_in_jupyterlab(ju
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1600})
             page.set_default_timeout(60_000)
-            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached")
-            # Run > Run All Cells, through the menu as a learner would
-            page.click(".lm-MenuBar-item:has-text('Run')")
-            page.click("li.lm-Menu-item:has-text('Run All Cells')")
-            explorer = page.wait_for_selector(".gd-explorer", state="attached")
-            explorer.scroll_into_view_if_needed()
-            plot = page.wait_for_selector(".gd-explorer .jp-OutputArea-output img", state="visible")
-            page.wait_for_selector(".gd-lr-slider", state="visible")
-            before = plot.get_attribute("src")
-            assert before and before.startswith("data:image/png")
-            # Move the η slider with the keyboard (its value changes on release, then the plot redraws)
-            handle = page.wait_for_selector(".gd-lr-slider .noUi-handle, .gd-lr-slider [role='slider']")
-            handle.focus()
-            for _ in range(6):
-                page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                "before => { const img = document.querySelector('.gd-explorer .jp-OutputArea-output img');"
-                " return img && img.src !== before; }", arg=before, timeout=60_000)
-            readout = page.inner_text(".gd-lr-slider .widget-readout")
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached")
-            explorer.scroll_into_view_if_needed()
-            page.screenshot(path=str(shot), full_page=False)
-            after = page.get_attribute(".gd-explorer .jp-OutputArea-output img", "src")
-            errors = page.query_selector_all(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] .jp-RenderedText:has-text('Error')")
+            try:
+                before, after, readout, errors = _drive(page, base, token, shot)
+            except Exception:
+                page.screenshot(path=str(shot.with_name("failure.png")))   # to see what went wrong
+                raise
         finally:
             browser.close()
     assert after != before, "the plot did not change after moving the η slider"
     assert float(readout) != 0.5, f"the slider still reads {readout}"
     assert errors == [], "a cell raised an error in JupyterLab"
     assert shot.stat().st_size > 10_000
+
+
+def _drive(page, base: str, token: str, shot: Path):
+    """Open the notebook, run all cells, move the η slider; return what the assertions need."""
+    page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
+    page.wait_for_selector(".jp-StatusBar-Widget:has-text('Idle')", state="attached")   # kernel connected
+    # Run > Run All Cells, through the menu as a learner would. A click that lands while the
+    # kernel session is still being wired up can be dropped, so confirm the first cell ran.
+    for _ in range(3):
+        page.click(".lm-MenuBar-item:has-text('Run')")
+        page.click("li.lm-Menu-item:has-text('Run All Cells')")
+        try:
+            page.wait_for_selector(".jp-CodeCell .jp-InputPrompt:has-text('[1]')", state="attached", timeout=20_000)
+            break
+        except Exception:  # noqa: BLE001 - retried below
+            page.keyboard.press("Escape")
+    else:
+        raise AssertionError("JupyterLab never started running the notebook's cells")
+    explorer = page.wait_for_selector(".gd-explorer", state="attached")
+    explorer.scroll_into_view_if_needed()
+    plot = page.wait_for_selector(".gd-explorer .jp-OutputArea-output img", state="visible")
+    page.wait_for_selector(".gd-lr-slider", state="visible")
+    before = plot.get_attribute("src")
+    assert before and before.startswith("data:image/png")
+    # Move the η slider with the keyboard (its value changes on release, then the plot redraws)
+    handle = page.wait_for_selector(".gd-lr-slider .noUi-handle, .gd-lr-slider [role='slider']")
+    handle.focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "before => { const img = document.querySelector('.gd-explorer .jp-OutputArea-output img');"
+        " return img && img.src !== before; }", arg=before, timeout=60_000)
+    readout = page.inner_text(".gd-lr-slider .widget-readout")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached")
+    explorer.scroll_into_view_if_needed()
+    page.screenshot(path=str(shot), full_page=False)
+    after = page.get_attribute(".gd-explorer .jp-OutputArea-output img", "src")
+    errors = page.query_selector_all(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] .jp-RenderedText:has-text('Error')")
+    return before, after, readout, errors

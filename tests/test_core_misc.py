@@ -1,8 +1,6 @@
 """Small core modules: repro, paths, exercises feedback, envcheck, pretrain, plots, import cost."""
-import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest

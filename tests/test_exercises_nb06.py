@@ -1,4 +1,3 @@
-import torch
 
 from course_lib import finetune, models
 from course_lib.exercises import nb06

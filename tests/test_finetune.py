@@ -1,9 +1,8 @@
-import copy
 
 import pytest
 import torch
 
-from course_lib import data, finetune, models, training
+from course_lib import data, finetune, models
 from course_lib.pretrain import SmallCNN
 
 

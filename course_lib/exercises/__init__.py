@@ -100,3 +100,22 @@ def call_learner_code(fn: Callable[..., Any], *args: Any, none_ok: bool = False,
         return None, Feedback.unanswered(
             "Not answered yet: your function returns nothing. Replace `...` with your code.")
     return result, None
+
+
+def check_choice(answer: Any, *, variable: str, correct: str, praise: str,
+                 reasons: dict[str, str]) -> Feedback:
+    """Multiple choice: ``correct`` is the right letter, ``reasons`` explains each wrong one.
+
+    >>> check_choice("b", variable="x", correct="a", praise="Yes.", reasons={"b": "No: ..."}).message
+    'No: ...'
+    """
+    options = sorted({correct, *reasons})
+    listed = ", ".join(f'"{o}"' for o in options[:-1]) + f' or "{options[-1]}"'
+    if is_unanswered(answer):
+        return Feedback.unanswered(f"Not answered yet: set `{variable}` to {listed}.")
+    answer = str(answer).strip().lower()
+    if answer == correct:
+        return Feedback.correct(praise)
+    if answer in reasons:
+        return Feedback.incorrect(reasons[answer])
+    return Feedback.incorrect(f"{answer!r} is not an option: {listed}.")

@@ -1,7 +1,7 @@
 """Checks for notebook 01's exercises."""
 from __future__ import annotations
 
-from . import Feedback, call_learner_code, is_unanswered
+from . import Feedback, call_learner_code, check_choice, is_unanswered
 
 
 def check_labelling_hours(labelling_hours) -> Feedback:
@@ -71,19 +71,12 @@ QUIZ_WHY = {
 
 def check_why(answer) -> Feedback:
     """Multiple choice: why do pretrained features win with very few labels?"""
-    if is_unanswered(answer):
-        return Feedback.unanswered('Not answered yet: set `why` to "a", "b", "c" or "d".')
-    answer = str(answer).strip().lower()
-    explanations = {
+    return check_choice(answer, variable="why", correct="b", praise=(
+        "Yes. Pretraining moved the hard part, learning what to look at, onto a large labelled source "
+        "dataset; your few labels only have to draw a line."), reasons={
         "a": "No: lfw_subset is not part of ImageNet, and nothing was fitted on these photos before the classifier.",
-        "c": "No: the classifier on top is the same logistic regression in both cases; only the input features differ. "
-             "And more parameters with few labels usually means more overfitting.",
+        "c": "No: the classifier on top is the same logistic regression in both cases; only the input features "
+             "differ. And more parameters with few labels usually means more overfitting.",
         "d": "No: the pixel model is exactly that, logistic regression on 625 pixel values, and it reaches "
              "high accuracy with enough labels.",
-    }
-    if answer == "b":
-        return Feedback.correct("Yes. Pretraining moved the hard part, learning what to look at, onto a large "
-                                "labelled source dataset; your few labels only have to draw a line.")
-    if answer in explanations:
-        return Feedback.incorrect(explanations[answer])
-    return Feedback.incorrect(f'{answer!r} is not an option: answer "a", "b", "c" or "d".')
+    })

@@ -1,9 +1,8 @@
 """Checks for notebook 06's exercises."""
 from __future__ import annotations
 
-from torch import nn
 
-from . import Feedback, call_learner_code, is_unanswered
+from . import Feedback, call_learner_code, check_choice
 
 
 def check_param_groups(make_groups, build_model, base_lr: float = 1e-2) -> Feedback:
@@ -18,7 +17,7 @@ def check_param_groups(make_groups, build_model, base_lr: float = 1e-2) -> Feedb
     if not isinstance(groups, (list, tuple)) or not all(isinstance(g, dict) and "params" in g for g in groups):
         return Feedback.incorrect("Return a list of dicts, each with 'params' and 'lr'.",
                                   "Like [{'params': model.fc.parameters(), 'lr': base_lr}, ...].")
-    seen, lrs = {}, []
+    seen = {}
     for i, g in enumerate(groups):
         if "lr" not in g:
             return Feedback.incorrect(f"Group {i} has no 'lr'.")
@@ -61,17 +60,12 @@ REGIME_QUIZ = {
 
 def check_regime(answer) -> Feedback:
     """Multiple choice: 10 labelled images per class, a laptop, and a pretrained network from a related task."""
-    if is_unanswered(answer):
-        return Feedback.unanswered('Not answered yet: set `regime` to "a", "b" or "c".')
-    answer = str(answer).strip().lower()
-    if answer == "a":
-        return Feedback.correct("Yes: with ten labels per class, training millions of parameters overfits, and "
-                                "cached features make every experiment take seconds. Start there; unfreeze more "
-                                "only if validation accuracy says it helps.")
-    if answer == "b":
-        return Feedback.incorrect("Possible later, but not first: with 10 labels per class it risks overfitting and "
-                                  "costs a backbone pass per image per epoch.", "Which regime has the fewest trainable parameters?")
-    if answer == "c":
-        return Feedback.incorrect("Full fine-tuning fits millions of parameters to 10 images per class: it tends to "
-                                  "overfit, is the slowest, and on a laptop makes every experiment expensive.")
-    return Feedback.incorrect(f'{answer!r} is not an option: "a", "b" or "c".')
+    return check_choice(answer, variable="regime", correct="a", praise=(
+        "Yes: with ten labels per class, training millions of parameters overfits, and cached features make "
+        "every experiment take seconds. Start there; unfreeze more only if validation accuracy says it helps."),
+        reasons={
+        "b": "Possible later, but not first: with 10 labels per class it risks overfitting and costs a backbone "
+             "pass per image per epoch. Which regime has the fewest trainable parameters?",
+        "c": "Full fine-tuning fits millions of parameters to 10 images per class: it tends to overfit, is the "
+             "slowest, and on a laptop makes every experiment expensive.",
+    })

@@ -1,7 +1,7 @@
 """Checks for notebook 07's exercises."""
 from __future__ import annotations
 
-from . import Feedback, is_unanswered
+from . import Feedback, check_choice, is_unanswered
 
 
 def check_recommendation(answer, scores: dict[str, float], accuracies: dict[str, float]) -> Feedback:
@@ -30,15 +30,11 @@ LEEP_QUIZ = {
 
 
 def check_leep_quiz(answer) -> Feedback:
-    if is_unanswered(answer):
-        return Feedback.unanswered('Not answered yet: set `why_not_leep` to "a", "b", "c" or "d".')
-    answer = str(answer).strip().lower()
-    reasons = {"b": "No: LEEP was introduced for image classifiers; it only needs class probabilities.",
-               "c": "No: LEEP learns the mapping P(target class | source class) from the data; the classes can differ.",
-               "d": "No: it is a few matrix sums, instantaneous on a CPU."}
-    if answer == "a":
-        return Feedback.correct("Right: LEEP reads the source head's softmax over its own classes; features from "
-                                "the middle of a network have no such head, so only LogME, kNN and probes can score them.")
-    if answer in reasons:
-        return Feedback.incorrect(reasons[answer])
-    return Feedback.incorrect(f'{answer!r} is not an option: "a", "b", "c" or "d".')
+    """Multiple choice: why LEEP cannot score a truncated backbone."""
+    return check_choice(answer, variable="why_not_leep", correct="a", praise=(
+        "Right: LEEP reads the source head's softmax over its own classes; features from the middle of a "
+        "network have no such head, so only LogME, kNN and probes can score them."), reasons={
+        "b": "No: LEEP was introduced for image classifiers; it only needs class probabilities.",
+        "c": "No: LEEP learns the mapping P(target class | source class) from the data; the classes can differ.",
+        "d": "No: it is a few matrix sums, instantaneous on a CPU.",
+    })

@@ -1,7 +1,7 @@
 """Checks for notebook 08's exercises."""
 from __future__ import annotations
 
-from . import Feedback, call_learner_code, is_unanswered
+from . import Feedback, call_learner_code, check_choice
 
 
 def check_transfer_gap(transfer_gap) -> Feedback:
@@ -36,18 +36,11 @@ REMEDY_QUIZ = {
 
 def check_remedy(answer) -> Feedback:
     """Multiple choice: frozen transferred features hurt the target task; what to try first?"""
-    if is_unanswered(answer):
-        return Feedback.unanswered('Not answered yet: set `remedy` to "a", "b", "c" or "d".')
-    answer = str(answer).strip().lower()
-    reasons = {
-        "a": "Freezing more keeps exactly the features that do not fit the target; the layer-transfer plot shows "
-             "frozen deep blocks hurting most.",
+    return check_choice(answer, variable="remedy", correct="b", praise=(
+        "Yes: letting the copied layers adapt (or copying only the general, early ones) recovers the loss, "
+        "and the baseline tells you whether transfer helps at all."), reasons={
+        "a": "Freezing more keeps exactly the features that do not fit the target; the layer-transfer plot "
+             "shows frozen deep blocks hurting most.",
         "c": "More epochs cannot fix features that do not separate the target classes; the head is already at its best.",
         "d": "Frozen layers have no learning rate: they are not updated at all. Unfreeze them first.",
-    }
-    if answer == "b":
-        return Feedback.correct("Yes: letting the copied layers adapt (or copying only the general, early ones) "
-                                "recovers the loss, and the baseline tells you whether transfer helps at all.")
-    if answer in reasons:
-        return Feedback.incorrect(reasons[answer])
-    return Feedback.incorrect(f'{answer!r} is not an option: "a", "b", "c" or "d".')
+    })

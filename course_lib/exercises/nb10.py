@@ -1,7 +1,7 @@
 """Checks for notebook 10's exercises."""
 from __future__ import annotations
 
-from . import Feedback, is_unanswered
+from . import Feedback, check_choice, is_unanswered
 
 
 def check_skipped_load(dataset, expected_images: int, expected_classes: list[str]) -> Feedback:
@@ -30,18 +30,11 @@ POOR_ACCURACY_QUIZ = {
 
 def check_first_step(answer) -> Feedback:
     """Multiple choice: validation accuracy is poor; what to do first."""
-    if is_unanswered(answer):
-        return Feedback.unanswered('Not answered yet: set `first_step` to "a", "b", "c" or "d".')
-    answer = str(answer).strip().lower()
-    reasons = {
-        "a": "Maybe later; but a bigger model does not fix wrong labels, a wrong normalisation, or a class imbalance, "
-             "and it costs much more. Look first.",
+    return check_choice(answer, variable="first_step", correct="b", praise=(
+        "Yes: most poor results are data problems (mislabelled or ambiguous images, wrong preprocessing, "
+        "leakage or a domain gap). Looking costs minutes."), reasons={
+        "a": "Maybe later; but a bigger model does not fix wrong labels, a wrong normalisation, or a class "
+             "imbalance, and it costs much more. Look first.",
         "c": "With a validation set and early stopping, more epochs mostly means more overfitting.",
         "d": "Then you could no longer tell whether anything you change helps.",
-    }
-    if answer == "b":
-        return Feedback.correct("Yes: most poor results are data problems (mislabelled or ambiguous images, "
-                                "wrong preprocessing, leakage or a domain gap). Looking costs minutes.")
-    if answer in reasons:
-        return Feedback.incorrect(reasons[answer])
-    return Feedback.incorrect(f'{answer!r} is not an option: "a", "b", "c" or "d".')
+    })

@@ -73,3 +73,9 @@ def test_fetch_sst2_fails_fast_offline(tmp_path):
     assert time.perf_counter() - start < 30
     assert proc.returncode == 2 and "offline" in proc.stderr
     assert not (tmp_path / "sst2").exists() or not any((tmp_path / "sst2").iterdir())
+
+
+def test_fetch_sst2_help():
+    proc = subprocess.run([sys.executable, str(REPO / "data_scripts" / "fetch_sst2.py"), "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "--dest" in proc.stdout and "--url" in proc.stdout

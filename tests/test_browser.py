@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+BUDGET_SECONDS = 120   # the whole test, JupyterLab start-up included
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NOTEBOOK = "notebooks/03_gradient_descent.ipynb"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -48,6 +49,9 @@ def jupyterlab(tmp_path):
     root = tmp_path / "course"                 # a copy: JupyterLab's autosave must not touch the repository
     (root / "notebooks").mkdir(parents=True)
     shutil.copy(REPO / NOTEBOOK, root / NOTEBOOK)
+    settings = tmp_path / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)              # no "get notified about Jupyter news?" pop-up over the page
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                JUPYTER_DATA_DIR=str(Path(sys.prefix) / "share" / "jupyter"), MPLBACKEND="module://matplotlib_inline.backend_inline")
     proc = subprocess.Popen(
@@ -58,6 +62,7 @@ def jupyterlab(tmp_path):
         env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "wb"))
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
+    jupyterlab_started = time.time()
     while time.time() < deadline:
         try:
             urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
@@ -70,7 +75,7 @@ def jupyterlab(tmp_path):
         proc.terminate()
         raise RuntimeError("JupyterLab did not start within 60 s: " + (tmp_path / "lab.log").read_text()[-2000:])
     try:
-        yield base, token
+        yield base, token, jupyterlab_started
     finally:
         proc.terminate()
         try:
@@ -79,6 +84,7 @@ def jupyterlab(tmp_path):
             proc.kill()
 
 
+@pytest.mark.slow
 @pytest.mark.real_outputs
 def test_gradient_descent_notebook_runs_and_its_widget_responds_in_jupyterlab(jupyterlab, tmp_path):
     _require_browser()
@@ -86,61 +92,71 @@ def test_gradient_descent_notebook_runs_and_its_widget_responds_in_jupyterlab(ju
 
     from course_lib.paths import output_dir
 
-    base, token = jupyterlab
-    shot = output_dir("browser") / "03_gradient_descent_widget.png"
+    base, token, started = jupyterlab
+    shots = output_dir("browser")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1600})
-            page.set_default_timeout(60_000)
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
             try:
-                before, after, readout, errors = _drive(page, base, token, shot)
+                before, after, readout, errors = _drive(page, base, token, shots, deadline=started + BUDGET_SECONDS)
             except Exception:
-                page.screenshot(path=str(shot.with_name("failure.png")))   # to see what went wrong
+                page.screenshot(path=str(shots / "failure.png"))   # to see what went wrong
                 raise
         finally:
             browser.close()
     assert after != before, "the plot did not change after moving the η slider"
     assert float(readout) != 0.5, f"the slider still reads {readout}"
     assert errors == [], "a cell raised an error in JupyterLab"
-    assert shot.stat().st_size > 10_000
+    assert (shots / "03_gradient_descent_widget.png").stat().st_size > 10_000
 
 
-def _drive(page, base: str, token: str, shot: Path):
-    """Open the notebook, run all cells, move the η slider; return what the assertions need."""
-    page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
-    page.wait_for_selector(".jp-StatusBar-Widget:has-text('Idle')", state="attached")   # kernel connected
+def _drive(page, base: str, token: str, shots: Path, deadline: float):
+    """Open the notebook, run all cells, move the η slider; return what the assertions need.
+
+    Every wait gets what is left of the test's overall budget, so a hang fails within it.
+    """
+    def left(cap: float = 60) -> float:   # milliseconds, for Playwright
+        remaining = deadline - time.time()
+        if remaining <= 0:
+            raise TimeoutError(f"the browser test ran out of its {BUDGET_SECONDS} s budget")
+        return 1000 * min(cap, remaining)
+
+    page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", timeout=left())
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible", timeout=left())
+    page.wait_for_selector(".jp-StatusBar-Widget:has-text('Idle')", state="attached", timeout=left())  # kernel up
     # Run > Run All Cells, through the menu as a learner would. A click that lands while the
     # kernel session is still being wired up can be dropped, so confirm the first cell ran.
     for _ in range(3):
-        page.click(".lm-MenuBar-item:has-text('Run')")
-        page.click("li.lm-Menu-item:has-text('Run All Cells')")
+        page.click(".lm-MenuBar-item:has-text('Run')", timeout=left(10))
+        page.click("li.lm-Menu-item:has-text('Run All Cells')", timeout=left(10))
         try:
-            page.wait_for_selector(".jp-CodeCell .jp-InputPrompt:has-text('[1]')", state="attached", timeout=20_000)
+            page.wait_for_selector(".jp-CodeCell .jp-InputPrompt:has-text('[1]')", state="attached", timeout=left(20))
             break
         except Exception:  # noqa: BLE001 - retried below
             page.keyboard.press("Escape")
     else:
         raise AssertionError("JupyterLab never started running the notebook's cells")
-    explorer = page.wait_for_selector(".gd-explorer", state="attached")
-    explorer.scroll_into_view_if_needed()
-    plot = page.wait_for_selector(".gd-explorer .jp-OutputArea-output img", state="visible")
-    page.wait_for_selector(".gd-lr-slider", state="visible")
+    explorer = page.wait_for_selector(".gd-explorer", state="attached", timeout=left())
+    explorer.scroll_into_view_if_needed(timeout=left(10))
+    plot = page.wait_for_selector(".gd-explorer .jp-OutputArea-output img", state="visible", timeout=left())
+    page.wait_for_selector(".gd-lr-slider", state="visible", timeout=left())
     before = plot.get_attribute("src")
     assert before and before.startswith("data:image/png")
     # Move the η slider with the keyboard (its value changes on release, then the plot redraws)
-    handle = page.wait_for_selector(".gd-lr-slider .noUi-handle, .gd-lr-slider [role='slider']")
+    handle = page.wait_for_selector(".gd-lr-slider .noUi-handle, .gd-lr-slider [role='slider']", timeout=left())
     handle.focus()
     for _ in range(6):
         page.keyboard.press("ArrowRight")
     page.wait_for_function(
         "before => { const img = document.querySelector('.gd-explorer .jp-OutputArea-output img');"
-        " return img && img.src !== before; }", arg=before, timeout=60_000)
-    readout = page.inner_text(".gd-lr-slider .widget-readout")
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached")
-    explorer.scroll_into_view_if_needed()
-    page.screenshot(path=str(shot), full_page=False)
-    after = page.get_attribute(".gd-explorer .jp-OutputArea-output img", "src")
+        " return img && img.src !== before; }", arg=before, timeout=left())
+    readout = page.inner_text(".gd-lr-slider .widget-readout", timeout=left(10))
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached", timeout=left())
+    explorer = page.wait_for_selector(".gd-explorer", state="visible", timeout=left(10))
+    explorer.screenshot(path=str(shots / "03_gradient_descent_widget.png"), timeout=left(20))   # the widget alone
+    explorer.scroll_into_view_if_needed(timeout=left(10))
+    page.screenshot(path=str(shots / "03_gradient_descent_lab.png"), timeout=left(20))          # JupyterLab around it
+    after = page.get_attribute(".gd-explorer .jp-OutputArea-output img", "src", timeout=left(10))
     errors = page.query_selector_all(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] .jp-RenderedText:has-text('Error')")
     return before, after, readout, errors

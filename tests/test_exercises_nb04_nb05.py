@@ -83,3 +83,18 @@ def test_head_only_count():
     assert "biases" in nb05.check_head_only_count(2560).message
     assert nb05.check_head_only_count(...).status == "unanswered"
     assert not nb05.check_head_only_count(7)
+
+
+def test_head_path():
+    from torchvision.models import mobilenet_v3_small
+
+    from course_lib.exercises import nb05
+
+    model = mobilenet_v3_small(weights=None)
+    assert nb05.check_head_path("classifier.3", model)
+    assert "contains the last layer" in nb05.check_head_path("classifier", model).message
+    assert "not the last one" in nb05.check_head_path("classifier.0", model).message
+    assert "no sub-module 'fc'" in nb05.check_head_path("fc", model).message
+    assert "not the final Linear" in nb05.check_head_path("avgpool", model).message
+    assert "Expected a string" in nb05.check_head_path(3, model).message
+    assert nb05.check_head_path(..., model).status == "unanswered"

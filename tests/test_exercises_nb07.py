@@ -17,3 +17,35 @@ def test_leep_quiz():
     for wrong in "bcd":
         assert not nb07.check_leep_quiz(wrong)
     assert "not an option" in nb07.check_leep_quiz("e").message
+
+
+def _right_leep(theta, y):
+    import numpy as np
+
+    joint = np.stack([theta[y == c].sum(0) for c in np.unique(y)]) / len(y)
+    cond = joint / joint.sum(0, keepdims=True)
+    return np.mean(np.log(np.einsum("nz,nz->n", theta, cond[y])))
+
+
+def test_check_leep():
+    import numpy as np
+
+    from course_lib import transferability as tr
+
+    assert nb07.check_leep(_right_leep)
+    assert nb07.check_leep(tr.leep)
+    assert nb07.check_leep(...).status == "unanswered"
+    assert nb07.check_leep(lambda theta, y: ...).status == "unanswered"
+
+    def given_y(theta, y):
+        joint = np.stack([theta[y == c].sum(0) for c in np.unique(y)]) / len(y)
+        cond = joint / joint.sum(1, keepdims=True)
+        return np.mean(np.log(np.einsum("nz,nz->n", theta, cond[y])))
+
+    fb = nb07.check_leep(given_y)
+    assert fb.status == "incorrect" and "P(z | y)" in fb.message
+    fb = nb07.check_leep(lambda theta, y: np.exp(_right_leep(theta, y)) * 0 + 0.5)
+    assert fb.status == "incorrect" and "expected value" in fb.message
+    fb = nb07.check_leep(lambda theta, y: 1 / 0)
+    assert fb.status == "incorrect" and "ZeroDivisionError" in fb.message
+    assert "one number" in nb07.check_leep(lambda theta, y: "high").message

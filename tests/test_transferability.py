@@ -102,3 +102,30 @@ def test_block_features_pools_each_depth():
     with pytest.raises(ValueError, match="no sub-module"):
         tr.block_features(SmallCNN(), ds, ["nope"])
     del torch
+
+
+@pytest.mark.parametrize("n,d", [(30, 6), (10, 40)])
+def test_evidence_exact_for_rank_deficient_features(n, d):
+    rng = np.random.default_rng(7)
+    F = rng.standard_normal((n, 3)) @ rng.standard_normal((3, d))    # rank 3 < min(n, d)
+    y = rng.standard_normal(n)
+    assert tr.log_evidence(F, y, 0.8, 1.5) == pytest.approx(tr.brute_force_log_evidence(F, y, 0.8, 1.5), rel=1e-8)
+    alpha, beta, best = tr.maximise_evidence(F, y)
+    assert best == pytest.approx(tr.brute_force_log_evidence(F, y, alpha, beta), rel=1e-8)
+
+
+def test_logme_is_mean_per_sample_evidence_over_classes_and_rejects_bad_input():
+    rng = np.random.default_rng(3)
+    F = rng.standard_normal((20, 70))                         # d > n
+    y = rng.integers(0, 3, 20)
+    y[:3] = [0, 1, 2]
+    per_class = [tr.maximise_evidence(F, (y == c).astype(float))[2] / 20 for c in range(3)]
+    assert tr.logme(F, y) == pytest.approx(np.mean(per_class), rel=1e-12)
+    alpha, beta, _ = tr.maximise_evidence(F, (y == 0).astype(float))
+    assert per_class[0] * 20 == pytest.approx(tr.brute_force_log_evidence(F, (y == 0).astype(float), alpha, beta), rel=1e-8)
+    with pytest.raises(ValueError, match="NaN"):
+        tr.logme(np.full((20, 3), np.nan), y)
+    with pytest.raises(ValueError, match="must be > 0"):
+        tr.log_evidence(F, y.astype(float), 0.0, 1.0)
+    with pytest.raises(ValueError, match="one label per row"):
+        tr.knn_score(F, y[:4])

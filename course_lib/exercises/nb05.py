@@ -52,3 +52,38 @@ def check_head_only_count(answer, in_features: int = 512, num_classes: int = 5) 
     if answer == in_features * num_classes:
         return Feedback.incorrect("You counted the weights but not the biases.", "One bias per output.")
     return Feedback.incorrect(f"{answer} is not it.", "A Linear layer has in × out weights and out biases.")
+
+
+def check_head_path(answer, model: nn.Module) -> Feedback:
+    """The learner names the last layer of an unfamiliar model as a dotted path, e.g. ``"fc"``.
+
+    Correct when ``model.get_submodule(answer)`` is the model's last ``nn.Linear`` (the one that
+    produces the class scores).
+    """
+    if is_unanswered(answer):
+        return Feedback.unanswered("Not answered yet: set `head_path` to a string such as \"fc\".")
+    if not isinstance(answer, str):
+        return Feedback.incorrect(f"Expected a string such as \"fc\", got {type(answer).__name__}.")
+    linears = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        return Feedback.incorrect(f"{type(model).__name__} has no nn.Linear layer to find.")
+    last_name, last = linears[-1]
+    try:
+        found = model.get_submodule(answer.strip())
+    except AttributeError:
+        top = [name for name, _ in model.named_children()]
+        return Feedback.incorrect(f"{type(model).__name__} has no sub-module {answer!r}.",
+                                  f"Its top-level children are {top}; print(model) and look at the end.")
+    if found is last:
+        return Feedback.correct(f"Yes: {last_name} = Linear({last.in_features} -> {last.out_features}) "
+                                "produces the class scores.")
+    if isinstance(found, nn.Sequential) and any(m is last for m in found.modules()):
+        return Feedback.incorrect(f"{answer!r} is a Sequential block that contains the last layer, "
+                                  "and more (a hidden layer, dropout).",
+                                  "Index into it: the last layer is one element of that block, e.g. \"block.3\".")
+    if isinstance(found, nn.Linear):
+        return Feedback.incorrect(f"{answer!r} is a Linear({found.in_features} -> {found.out_features}), "
+                                  "but not the last one: it does not output the class scores.",
+                                  "Look for the Linear layer with 1000 outputs (one per ImageNet class).")
+    return Feedback.incorrect(f"{answer!r} is a {type(found).__name__}, not the final Linear layer.",
+                              "print(model) and read the last lines.")

@@ -1,7 +1,7 @@
 """Checks for notebook 07's exercises."""
 from __future__ import annotations
 
-from . import Feedback, check_choice, is_unanswered
+from . import Feedback, call_learner_code, check_choice, is_unanswered
 
 
 def check_recommendation(answer, scores: dict[str, float], accuracies: dict[str, float]) -> Feedback:
@@ -38,3 +38,64 @@ def check_leep_quiz(answer) -> Feedback:
         "c": "No: LEEP learns the mapping P(target class | source class) from the data; the classes can differ.",
         "d": "No: it is a few matrix sums, instantaneous on a CPU.",
     })
+
+
+def _leep_case(seed: int):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    theta = rng.dirichlet(np.full(4, 0.5), size=30)          # 30 images, 4 source classes
+    y = rng.integers(0, 3, 30)
+    y[:3] = [0, 1, 2]                                         # every target class present
+    return theta, y
+
+
+def _leep_variants(theta, y) -> dict[str, float]:
+    """The right answer and the usual slips, to name the slip in the feedback."""
+    import numpy as np
+
+    joint = np.stack([theta[y == c].sum(0) for c in range(3)]) / len(y)       # P(y, z)
+    given_z = joint / joint.sum(0, keepdims=True)                                 # P(y | z)
+    given_y = joint / joint.sum(1, keepdims=True)                                 # P(z | y): a slip
+    eep = np.einsum("nz,nz->n", theta, given_z[y])
+    return {"right": float(np.mean(np.log(eep))),
+            "P(z|y)": float(np.mean(np.log(np.einsum("nz,nz->n", theta, given_y[y])))),
+            "no log": float(np.mean(eep)),
+            "log of mean": float(np.log(np.mean(eep)))}
+
+
+def check_leep(my_leep) -> Feedback:
+    """The learner implements LEEP(θ, y) with NumPy; compared with the course's version on random data."""
+    import numpy as np
+
+    if is_unanswered(my_leep):
+        return Feedback.unanswered("Not answered yet: define `my_leep(theta, y)` and run the cell again.")
+    for seed in (0, 1):
+        theta, y = _leep_case(seed)
+        result, problem = call_learner_code(my_leep, theta.copy(), y.copy())
+        if problem is not None:
+            return problem
+        try:
+            value = float(result)
+        except (TypeError, ValueError):
+            return Feedback.incorrect(f"`my_leep` should return one number, got {type(result).__name__}.",
+                                      "Average the per-image log values with `np.mean(...)` and return it.")
+        variants = _leep_variants(theta, y)
+        if np.isclose(value, variants["right"], rtol=1e-6, atol=1e-9):
+            continue
+        slips = {
+            "P(z|y)": ("You normalised the joint table over source classes, giving P(z | y).",
+                       "Divide P(y, z) by P(z) = its sum over target classes (axis 0): P(y | z)."),
+            "no log": ("You averaged the expected empirical predictions without taking the log.",
+                       "LEEP is the mean of log(EEP): apply np.log before np.mean."),
+            "log of mean": ("You took the log of the mean; LEEP is the mean of the logs.",
+                            "np.mean(np.log(eep)), not np.log(np.mean(eep))."),
+        }
+        for key, (message, hint) in slips.items():
+            if np.isclose(value, variants[key], rtol=1e-6, atol=1e-9):
+                return Feedback.incorrect(message, hint)
+        return Feedback.incorrect(f"On a random test case your LEEP is {value:.4f}, the expected value is "
+                                  f"{variants['right']:.4f}.",
+                                  "Build P(y, z) by summing θ's rows per target class and dividing by n; "
+                                  "then P(y | z); then EEP_i = Σ_z θ_iz P(y_i | z).")
+    return Feedback.correct("Your LEEP matches: a few matrix sums turn a source classifier into a transferability score.")

@@ -21,9 +21,10 @@ def _is_local(address) -> bool:
     if host in ("localhost", "", None):
         return True
     try:
-        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+        ip = ipaddress.ip_address(str(host).split("%")[0])
     except ValueError:
         return False  # a host name other than localhost
+    return ip.is_loopback or ip.is_unspecified  # 0.0.0.0 and :: mean this machine (servers bind to them)
 
 
 def _install() -> None:

@@ -41,7 +41,7 @@ case "${1:-}" in
   test)
     setup
     shift
-    exec "$VENV/bin/python" -m pytest tests notebooks \
+    exec "$VENV/bin/python" -m pytest tests course_lib notebooks --doctest-modules \
       --nbval-lax --sanitize-with tests/nbval_sanitize.cfg \
       --cov=course_lib --cov-report=term --cov-fail-under=90 \
       --durations=15 "$@"

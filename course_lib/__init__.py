@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "repro", "paths", "data", "models", "training", "plots", "checkpoints", "exercises",
     "envcheck", "objectives", "optim", "widgets", "transferability", "text", "errors",
-    "pretrain", "experiments",
+    "pretrain", "compare", "devices",
 }
 
 __all__ = sorted(_SUBMODULES) + ["__version__"]

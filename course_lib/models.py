@@ -5,7 +5,9 @@
 (1280, '_fc')
 >>> print(replace_head(bb.model, num_classes=2))
 Replaced _fc: Linear(1280 -> 1000) with Linear(1280 -> 2)
->>> freeze_all_but_last(bb.model, 1); count_parameters(bb.model)["trainable"]
+>>> freeze_all_but_last(bb.model, 1)
+['_fc']
+>>> count_parameters(bb.model)["trainable"]
 2562
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -404,6 +406,30 @@ def count_parameters(model: nn.Module) -> dict[str, int]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     return {"trainable": trainable, "frozen": total - trainable, "total": total}
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode and no gradients inside the ``with`` block; the model's previous mode after it.
+
+    Every course function that evaluates a model uses this, so calling it never leaves your
+    model in a different mode than it found it.
+
+    >>> m = nn.Dropout(); _ = m.train()
+    >>> with evaluating(m):
+    ...     m.training
+    False
+    >>> m.training
+    True
+    """
+    modes = {module: module.training for module in model.modules()}
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        for module, mode in modes.items():
+            module.train(mode)
 
 
 def eval_frozen_modules(model: nn.Module) -> list[str]:

@@ -112,6 +112,15 @@ def evaluate(model: nn.Module, loader: DataLoader, loss_fn: Callable | None = No
     return {"loss": total_loss / n, "accuracy": correct / n}
 
 
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The fraction of rows whose largest logit is at the true label.
+
+    >>> round(accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])), 3)
+    0.667
+    """
+    return float((logits.argmax(1) == labels).float().mean())
+
+
 def predict(model: nn.Module, loader: DataLoader) -> tuple[torch.Tensor, torch.Tensor]:
     """All logits and labels of ``loader`` (eval mode, no gradients)."""
     was_training = model.training

@@ -21,8 +21,10 @@ os.environ["COURSE_BLOCK_NETWORK"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The repository comes first so kernels import this checkout's course_lib, whichever checkout
+# (a clone, a git worktree) holds the editable install.
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(NETBLOCK_DIR), os.environ.get("PYTHONPATH", "")) if p)
+    p for p in (str(NETBLOCK_DIR), str(REPO_DIR), os.environ.get("PYTHONPATH", "")) if p)
 
 # And this process too (sitecustomize ran before conftest, without the variable set).
 _spec = importlib.util.spec_from_file_location("_course_netblock", NETBLOCK_DIR / "sitecustomize.py")

@@ -119,3 +119,22 @@ def check_choice(answer: Any, *, variable: str, correct: str, praise: str,
     if answer in reasons:
         return Feedback.incorrect(reasons[answer])
     return Feedback.incorrect(f"{answer!r} is not an option: {listed}.")
+
+
+def show_solution(solution: Callable[..., Any]) -> None:
+    """Print the source of a model solution, only when the learner asks for it.
+
+    Solutions live beside their checks in ``course_lib/exercises/nbNN.py`` (functions named
+    ``solution_*``) and are tested in ``tests/``; a notebook never runs them, so "Run All"
+    shows hints, never answers. In a notebook: ``show_solution(nb11.solution_align_labels)``.
+
+    >>> def solution_double(x):
+    ...     return 2 * x
+    >>> show_solution(solution_double)
+    def solution_double(x):
+        return 2 * x
+    """
+    import inspect
+    import textwrap
+
+    print(textwrap.dedent(inspect.getsource(solution)).rstrip())

@@ -55,6 +55,49 @@ class PeakMemory(threading.Thread):
         return self.peak
 
 
+def _progress_text(model_id: str, state: dict) -> str | None:
+    """The final text of a tqdm bar stored as widgets (an HBox of HTML, FloatProgress, HTML)."""
+    import html
+
+    box = state.get(model_id, {})
+    if box.get("model_name") != "HBoxModel":
+        return None
+    children = [state.get(c.removeprefix("IPY_MODEL_"), {}) for c in box["state"].get("children", [])]
+    names = [c.get("model_name") for c in children]
+    if names != ["HTMLModel", "FloatProgressModel", "HTMLModel"]:
+        return None
+    bar = children[1]["state"]
+    done, total = float(bar.get("value", 0)), float(bar.get("max", 0) or 0)
+    left = html.unescape(children[0]["state"].get("value", "")).replace("\u2007", " ")
+    desc = re.sub(r"\s*\d{1,3}%\s*$", "", left).rstrip(": ").strip()
+    if total <= 0:
+        return f"{desc}: {int(done)} done" if desc else f"{int(done)} done"
+    pct = int(100 * done / total)
+    filled = int(10 * done / total)
+    text = f"{pct:3d}%|{'█' * filled}{' ' * (10 - filled)}| {int(done)}/{int(total)}"
+    return f"{desc}: {text}" if desc else text
+
+
+def static_progress_bars(nb) -> int:
+    """Replace each stored tqdm widget by the text of its final state; return how many.
+
+    A progress bar is live feedback while a cell runs. Stored as a widget, a static render
+    (GitHub, nbviewer) shows its *first* frame ("0%|"); as final text it shows where it ended.
+    Other widgets (sliders, explorers) keep their view and saved state.
+    """
+    widgets = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    state = widgets.get("state", {})
+    replaced = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            text = _progress_text(view["model_id"], state) if view else None
+            if text is not None:
+                out["data"] = {"text/plain": text}
+                replaced += 1
+    return replaced
+
+
 def run_notebook(path: Path, timeout: int, write_outputs: bool) -> dict:
     """Execute one notebook in a fresh kernel; return seconds, peak GB and any error."""
     import nbformat
@@ -84,6 +127,7 @@ def run_notebook(path: Path, timeout: int, write_outputs: bool) -> dict:
         seconds = time.perf_counter() - start
         peak = monitor.stop()
     if write_outputs and error is None:
+        static_progress_bars(nb)
         nbformat.write(nb, path)
     return {"notebook": path.stem, "seconds": seconds, "peak_gb": peak / 2**30, "error": error}
 

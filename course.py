@@ -3,6 +3,7 @@
 
 The same commands on Linux, macOS and Windows (standard library only, no bash needed)::
 
+    python course.py setup        create .venv/ if needed and install (e.g. before a workshop)
     python course.py lab          create .venv/ if needed, install, open JupyterLab at notebook 00
     python course.py test [ARGS]  ... install, run the unit tests and every notebook (ARGS go to pytest)
     python course.py bench [ARGS] ... install, run the benchmarks (README tables)
@@ -65,6 +66,9 @@ TEST_ARGS = ["tests", "course_lib", "notebooks", "--doctest-modules",
              "--nbval-lax", "--sanitize-with", "tests/nbval_sanitize.cfg",
              "--cov=course_lib", "--cov-report=term", "--cov-fail-under=90",
              "--durations=15"]
+
+
+COMMANDS = ("setup", "lab", "test", "bench", "wheelhouse")
 
 
 class LauncherError(RuntimeError):
@@ -359,9 +363,9 @@ def _record_wheels(key: str, folder: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("lab", "test", "bench", "wheelhouse"):
+    if not argv or argv[0] not in COMMANDS:
         print(__doc__.split("\n\n")[1] if argv and argv[0] in ("-h", "--help") else
-              "usage: python course.py lab | test | bench | wheelhouse DIR [--platform NAME ...]",
+              "usage: python course.py setup | lab | test | bench | wheelhouse DIR [--platform NAME ...]",
               file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     command, rest = argv[0], argv[1:]
@@ -380,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         wheelhouse, rest = _pop_option(rest, "--wheelhouse")
         python = setup(wheelhouse)
+        if command == "setup":
+            print(f"==> Ready: {python}")
+            return 0
         if command == "lab":
             as_root = hasattr(os, "geteuid") and os.geteuid() == 0
             return subprocess.call(lab_command(python, REPO, as_root))

@@ -44,11 +44,14 @@ def _package(name: str) -> Check:
     try:
         version = md.version(name)
     except md.PackageNotFoundError:
-        return Check(name, False, "not installed", "Run `./run.sh lab` again to install the course's packages.")
+        return Check(name, False, "not installed",
+                     "Run `./run.sh lab` (Windows: `py course.py lab`) again to install "
+                     "the course's packages.")
     minimum = MIN_VERSIONS.get(name)
     if minimum and _version_tuple(version) < minimum:
         return Check(name, False, f"{version} is older than {'.'.join(map(str, minimum))}",
-                     "Reinstall with the course's constraints: see README, 'Setting up'.")
+                     "Reinstall with the course's pins: delete .venv/ and run `./run.sh lab` "
+                     "(Windows: `py course.py lab`); see the README's Quick start.")
     return Check(name, True, version)
 
 
@@ -178,7 +181,7 @@ def _kernel_gb() -> float:
         return 0.0
 
 
-def _windows_memory() -> tuple[float, float] | None:
+def _windows_memory() -> tuple[float, float] | None:  # pragma: no cover - Windows only
     import ctypes
 
     class Status(ctypes.Structure):

@@ -189,3 +189,16 @@ def test_missing_wheelhouse_folder_says_how_to_make_it(tmp_path, monkeypatch):
     monkeypatch.delenv("COURSE_CONSTRAINTS", raising=False)
     with pytest.raises(course.LauncherError, match=r"course\.py wheelhouse .* --platform"):
         course.setup(str(tmp_path / "empty-kit"))
+
+
+def test_readme_memory_note_matches_the_measured_peaks():
+    """The README's Binder note names the heaviest notebook and its peak from benchmarks/results.md."""
+    from course_lib.envcheck import notebook_peaks
+
+    peaks = notebook_peaks((REPO / "benchmarks" / "results.md").read_text(encoding="utf-8"))
+    heaviest = max(peaks, key=peaks.get)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    note = " ".join(readme[readme.index("**Binder's memory"):readme.index("## Troubleshooting")].split())
+    expected = f"`{heaviest}` at {peaks[heaviest]:.2f} GB"
+    assert expected in note, f"README's Binder note is out of date: it should say {expected}"
+    assert f"from {min(peaks.values()):.2f} to {peaks[heaviest]:.2f} GB" in note

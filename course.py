@@ -389,9 +389,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command == "lab":
             as_root = hasattr(os, "geteuid") and os.geteuid() == 0
-            return subprocess.call(lab_command(python, REPO, as_root))
+            return _hand_over(lab_command(python, REPO, as_root))
         if command == "test":
-            return subprocess.call(test_command(python, rest))
+            return _hand_over(test_command(python, rest))
         for cmd in bench_commands(python, rest):
             _run(cmd)
         return 0
@@ -400,6 +400,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _hand_over(cmd: list[str]) -> int:
+    """Run cmd as the last step: exec on Linux/macOS (as run.sh did), a child on Windows.
+
+    Ctrl-C then reaches JupyterLab or pytest alone, which shut down cleanly.
+    """
+    print("==> " + " ".join(cmd), flush=True)
+    if os.name == "posix":
+        os.execv(cmd[0], cmd)
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return subprocess.call(cmd)
 
 
 def _pop_option(args: list[str], name: str) -> tuple[str | None, list[str]]:

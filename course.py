@@ -327,7 +327,8 @@ def setup(wheelhouse: str | None = None) -> Path:
                                       mode)
     stamp = VENV / STAMP_NAME
     if needs_install(stamp, fingerprint):
-        print(f"==> Installing the course into .venv (first time: a few minutes); {why}"
+        first = " (first time: a few minutes)" if not stamp.is_file() else ""
+        print(f"==> Installing the course into .venv{first}; {why}"
               + (f"; from the wheelhouse {wheels}, no index" if wheels else ""), flush=True)
         _run(install_command(python, constraints, wheels))
         stamp.write_text(fingerprint + "\n")

@@ -29,10 +29,11 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("course", REPO / "course.py")
-course = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("course", course)
-_spec.loader.exec_module(course)
+if "course" not in sys.modules:  # course.py is a script at the repository root, not a package
+    _spec = importlib.util.spec_from_file_location("course", REPO / "course.py")
+    sys.modules["course"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["course"])
+course = sys.modules["course"]
 
 WHEELS = json.loads((REPO / "constraints" / "wheels.json").read_text())
 

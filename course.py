@@ -15,7 +15,8 @@ The same commands on Linux, macOS and Windows (standard library only, no bash ne
 Environment variables (and flags):
     COURSE_CONSTRAINTS=none     install without exact pins (the newest compatible versions)
     COURSE_WHEELHOUSE=DIR       install from DIR/<platform>/ only, never from the internet
-    (or --wheelhouse DIR)       (a folder made by `python course.py wheelhouse DIR`)
+    (or --wheelhouse DIR)       (a folder made by `python course.py wheelhouse DIR`, or its URL
+                                when one laptop serves it: `python -m http.server` in DIR)
 
 Pins: ``constraints/<platform>.txt`` for linux-x86_64, macos-arm64 and windows-x86_64, made for
 CPython 3.11 (3.11.5 or newer). On any other platform or Python the launcher says so and installs
@@ -144,29 +145,38 @@ def choose_constraints(key: str | None, implementation: str, version: tuple[int,
     return path, f"exact pins for {key} ({path.as_posix()})"
 
 
-def wheelhouse_folder(wheelhouse: Path, key: str | None) -> Path:
-    """The sub-folder of a room kit that holds this platform's wheels.
+def wheelhouse_folder(wheelhouse: str, key: str | None) -> str:
+    """Where this platform's wheels are in a room kit: a folder, or a URL when one laptop serves it.
 
-    >>> wheelhouse_folder(Path("/usb/kit"), "windows-x86_64").as_posix()
+    >>> wheelhouse_folder("/usb/kit", "windows-x86_64").replace("\\\\", "/")
     '/usb/kit/windows-x86_64'
+    >>> wheelhouse_folder("http://192.168.1.10:8000/", "macos-arm64")
+    'http://192.168.1.10:8000/macos-arm64/'
     """
     if key is None:
         raise LauncherError("A wheelhouse holds wheels for " + ", ".join(PLATFORMS)
                             + " only; this laptop is none of them. Unset COURSE_WHEELHOUSE and "
                             "install from the package index.")
-    return wheelhouse / key
+    if is_url(wheelhouse):
+        return wheelhouse.rstrip("/") + f"/{key}/"
+    return str(Path(wheelhouse) / key)
+
+
+def is_url(location: str) -> bool:
+    """True for http(s) addresses (a kit served with `python -m http.server`)."""
+    return location.startswith(("http://", "https://"))
 
 
 def install_command(python: Path | str, constraints: Path | None,
-                    wheels: Path | None = None) -> list[str]:
+                    wheels: str | None = None) -> list[str]:
     """The pip command that installs the course (editable, with its test tools).
 
-    >>> install_command("py", Path("c.txt"), Path("w"))[4:]
+    >>> install_command("py", Path("c.txt"), "w")[4:]
     ['--disable-pip-version-check', '--no-index', '--find-links', 'w', '-c', 'c.txt', '-e', '.[test]']
     """
     cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
     if wheels is not None:
-        cmd += ["--no-index", "--find-links", str(wheels)]
+        cmd += ["--no-index", "--find-links", wheels]
     if constraints is not None:
         cmd += ["-c", str(constraints)]
     return cmd + ["-e", ".[test]"]
@@ -315,8 +325,10 @@ def setup(wheelhouse: str | None = None) -> Path:
     constraints, why = choose_constraints(key, implementation, version,
                                           os.environ.get("COURSE_CONSTRAINTS"))
     wheelhouse = wheelhouse or os.environ.get("COURSE_WHEELHOUSE")
-    wheels = wheelhouse_folder(Path(wheelhouse).resolve(), key) if wheelhouse else None
-    if wheels is not None and not wheels.is_dir():
+    if wheelhouse and not is_url(wheelhouse):
+        wheelhouse = str(Path(wheelhouse).resolve())
+    wheels = wheelhouse_folder(wheelhouse, key) if wheelhouse else None
+    if wheels is not None and not is_url(wheels) and not Path(wheels).is_dir():
         raise LauncherError(f"No wheelhouse folder {wheels}. Make it on a connected machine with "
                             f"`python course.py wheelhouse {wheelhouse} --platform {key}`.")
     if constraints is not None and not constraints.is_file():

@@ -54,7 +54,7 @@ def test_unpinned_platforms_fall_back_with_a_clear_message(sys_platform, machine
     assert path is None
     assert "no pins" in why and "linux-x86_64" in why
     with pytest.raises(course.LauncherError, match="wheelhouse"):
-        course.wheelhouse_folder(Path("kit"), key)
+        course.wheelhouse_folder("kit", key)
 
 
 @pytest.mark.parametrize("implementation, version, pinned", [
@@ -89,10 +89,13 @@ def test_install_command_with_and_without_a_wheelhouse(sys_platform, machine, ke
     assert online[:4] == [str(python), "-m", "pip", "install"]
     assert "--no-index" not in online and online[-2:] == ["-e", ".[test]"]
     assert online[online.index("-c") + 1] == str(pins)
-    kit = course.wheelhouse_folder(Path("/usb/kit"), key)
-    assert PurePosixPath(kit.as_posix()) == PurePosixPath("/usb/kit") / key
+    kit = course.wheelhouse_folder("/usb/kit", key)
+    assert PurePosixPath(Path(kit).as_posix()) == PurePosixPath("/usb/kit") / key
+    served = course.wheelhouse_folder("http://10.0.0.2:8000", key)
+    assert served == f"http://10.0.0.2:8000/{key}/"
+    assert course.install_command(python, pins, served)[-6:-4] == ["--find-links", served]
     offline = course.install_command(python, pins, kit)
-    assert "--no-index" in offline and offline[offline.index("--find-links") + 1] == str(kit)
+    assert "--no-index" in offline and offline[offline.index("--find-links") + 1] == kit
     assert "-c" not in course.install_command(python, None)
 
 

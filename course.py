@@ -20,8 +20,8 @@ Environment variables (and flags):
 
 Pins: ``constraints/<platform>.txt`` for linux-x86_64, macos-arm64 and windows-x86_64, made for
 CPython 3.11 (3.11.5 or newer). On any other platform or Python the launcher says so and installs
-without pins. The functions above ``main`` are pure (no installs) and unit-tested in
-tests/test_launcher.py for all three systems.
+without pins. The platform logic (the functions before "actions" below) is pure (no installs)
+and unit-tested in tests/test_launcher.py for all three systems.
 """
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ import platform
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent
@@ -313,9 +312,10 @@ def setup(wheelhouse: str | None = None) -> Path:
     """Create .venv with this interpreter if needed and (re)install when inputs changed."""
     python = venv_python(VENV, sys.platform)
     if not python.exists():
-        if sys.version_info < (3, 10):
-            raise LauncherError(f"The course needs Python 3.10 or newer; this is {platform.python_version()}. "
-                                "Run this file with a newer Python (3.11 recommended).")
+        if sys.version_info < (3, 10):  # noqa: UP036 - this file still runs there, to say so
+            raise LauncherError(f"The course needs Python 3.10 or newer; this is "
+                                f"{platform.python_version()}. Run this file with a newer Python "
+                                "(3.11 recommended).")
         print(f"==> Creating .venv with Python {platform.python_version()}", flush=True)
         import venv
 
@@ -335,8 +335,8 @@ def setup(wheelhouse: str | None = None) -> Path:
         raise LauncherError(f"Constraints file {constraints} not found. Restore it from git, or "
                             "set COURSE_CONSTRAINTS=none.")
     mode = f"{constraints}|{wheels}"
-    fingerprint = install_fingerprint([REPO / "pyproject.toml"] + ([constraints] if constraints else []),
-                                      mode)
+    inputs = [REPO / "pyproject.toml"] + ([constraints] if constraints else [])
+    fingerprint = install_fingerprint(inputs, mode)
     stamp = VENV / STAMP_NAME
     if needs_install(stamp, fingerprint):
         first = " (first time: a few minutes)" if not stamp.is_file() else ""
@@ -360,7 +360,7 @@ def build_wheelhouse(dest: Path, keys: list[str], record: bool = False) -> None:
             _record_wheels(key, folder)
         sizes[key] = folder_size(folder)
     for key, size in sizes.items():
-        print(f"{key}: {size / 2**30:.2f} GB in {dest / key}")
+        print(f"{key}: {size / 2**30:.2f} GiB in {dest / key}")
     print(f"\nOn each laptop (offline): COURSE_WHEELHOUSE={dest} python course.py lab")
 
 
@@ -377,9 +377,9 @@ def _record_wheels(key: str, folder: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in COMMANDS:
-        print(__doc__.split("\n\n")[1] if argv and argv[0] in ("-h", "--help") else
-              "usage: python course.py setup | lab | test | bench | wheelhouse DIR [--platform NAME ...]",
-              file=sys.stderr)
+        print(__doc__ if argv and argv[0] in ("-h", "--help") else
+              "usage: python course.py setup | lab | test | bench | "
+              "wheelhouse DIR [--platform NAME ...]", file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     command, rest = argv[0], argv[1:]
     os.chdir(REPO)
@@ -391,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.add_argument("--record", action="store_true",
                                 help="write constraints/wheels.json (maintainers)")
             args = parser.parse_args(rest)
-            keys = args.platform or [platform_key(sys.platform, platform.machine()) or "linux-x86_64"]
+            here = platform_key(sys.platform, platform.machine()) or "linux-x86_64"
+            keys = args.platform or [here]
             keys = list(PLATFORMS) if "all" in keys else keys
             build_wheelhouse(args.dir.resolve(), keys, args.record)
             return 0

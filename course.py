@@ -4,7 +4,7 @@
 The same commands on Linux, macOS and Windows (standard library only, no bash needed)::
 
     python course.py setup        create .venv/ if needed and install (e.g. before a workshop)
-    python course.py lab          create .venv/ if needed, install, open JupyterLab at notebook 00
+    python course.py lab [ARGS]   create .venv/ if needed, install, open JupyterLab at notebook 00
     python course.py test [ARGS]  ... install, run the unit tests and every notebook (ARGS go to pytest)
     python course.py bench [ARGS] ... install, run the benchmarks (README tables)
     python course.py wheelhouse DIR [--platform NAME ...]
@@ -195,13 +195,17 @@ def needs_install(stamp: Path, fingerprint: str) -> bool:
     return not stamp.is_file() or stamp.read_text().strip() != fingerprint
 
 
-def lab_command(python: Path | str, repo: Path, as_root: bool) -> list[str]:
-    """JupyterLab serving the repository, opened at notebook 00 (``--allow-root`` as root)."""
+def lab_command(python: Path | str, repo: Path, as_root: bool,
+                extra: list[str] | None = None) -> list[str]:
+    """JupyterLab serving the repository, opened at notebook 00 (``--allow-root`` as root).
+
+    ``extra`` goes to JupyterLab, e.g. ``["--port=9999", "--no-browser"]``.
+    """
     cmd = [str(python), "-m", "jupyter", "lab"]
     if as_root:
         cmd.append("--allow-root")  # e.g. inside a container
     return cmd + [f"--ServerApp.root_dir={repo}",
-                  f"--LabApp.default_url=/lab/tree/{NOTEBOOK_00}"]
+                  f"--LabApp.default_url=/lab/tree/{NOTEBOOK_00}", *(extra or [])]
 
 
 def test_command(python: Path | str, extra: list[str]) -> list[str]:
@@ -403,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command == "lab":
             as_root = hasattr(os, "geteuid") and os.geteuid() == 0
-            return _hand_over(lab_command(python, REPO, as_root))
+            return _hand_over(lab_command(python, REPO, as_root, rest))
         if command == "test":
             return _hand_over(test_command(python, rest))
         for cmd in bench_commands(python, rest):

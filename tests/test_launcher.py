@@ -144,6 +144,7 @@ def test_lab_command_opens_notebook_00_and_allows_root_only_as_root():
     assert f"--ServerApp.root_dir={REPO}" in user
     assert "--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb" in user
     assert (REPO / course.NOTEBOOK_00).is_file()
+    assert course.lab_command(python, REPO, False, ["--port=9999"])[-1] == "--port=9999"
 
 
 def test_test_command_is_the_readme_command_with_extra_arguments():

@@ -1,4 +1,7 @@
-"""Dependencies are declared once (pyproject.toml); environment.yml and constraints.txt follow."""
+"""Dependencies are declared once (pyproject.toml); environment.yml and constraints/ follow.
+
+Per-platform pins and their wheels: tests/test_constraints.py.
+"""
 import re
 import tomllib
 from pathlib import Path
@@ -43,14 +46,14 @@ def test_environment_yml_mirrors_pyproject():
 
 def test_constraints_pin_every_dependency_exactly():
     pins = {}
-    for line in (REPO / "constraints.txt").read_text().splitlines():
+    for line in (REPO / "constraints" / "linux-x86_64.txt").read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
             name, spec = _split(line)
             pins[name] = spec
     assert all(spec.startswith("==") for spec in pins.values()), "constraints must be exact (==) pins"
     missing = sorted(set(_pyproject()) - set(pins))
-    assert missing == [], f"not pinned in constraints.txt: {missing}"
+    assert missing == [], f"not pinned in constraints/linux-x86_64.txt: {missing}"
     assert pins["torch"] == "==2.14.1" and pins["torchvision"] == "==0.29.1"
     assert "course-lib" not in pins
 
@@ -65,3 +68,6 @@ def test_readme_and_ci_use_the_same_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     assert "./run.sh test" in readme and "./run.sh lab" in readme
     assert re.search(r"^\./run\.sh test\s*$", ci, re.M), ".ci/run must call the README's test command"
+    run_sh = (REPO / "run.sh").read_text()
+    assert re.search(r'^exec "\$\{PYTHON:-python3\}" course\.py "\$@"$', run_sh, re.M), \
+        "run.sh must stay a thin wrapper around course.py"

@@ -18,7 +18,7 @@ def test_save_load(tmp_path):
 
     fb = nb04.check_save_load(nb04.solution_save, todo_load, model, X, tmp_path)
     assert fb.status == "unanswered"
-    assert "wrote no file" in nb04.check_save_load(lambda m, p: None, nb04.solution_load, model,
+    assert "wrote no file" in nb04.check_save_load(lambda m, p: m.eval(), nb04.solution_load, model,
                                                    X, tmp_path).message
     pickle = lambda m, p: torch.save(m.state_dict(), p)  # noqa: E731
     assert "not safetensors" in nb04.check_save_load(pickle, nb04.solution_load, model, X,
@@ -58,3 +58,15 @@ def test_speedup_prediction():
     assert nb04.check_speedup_prediction(..., 112, 5.4, 4.3).status == "unanswered"
     assert "positive" in nb04.check_speedup_prediction(-1, 112, 5.4, 4.3).message
     assert "Expected a number" in nb04.check_speedup_prediction("fast", 112, 5.4, 4.3).message
+
+
+def test_save_load_unanswered(tmp_path):
+    def save(model, path):
+        ...  # your code here
+
+    def load(path):
+        ...  # your code here
+
+    fb = nb04.check_save_load(save, load, SmallCNN(), X, tmp_path)
+    assert fb.status == "unanswered"
+    assert nb04.check_save_load(nb04.solution_save, load, SmallCNN(), X, tmp_path).status == "unanswered"

@@ -29,7 +29,7 @@ def _same_predictions(a: torch.nn.Module, b: torch.nn.Module, x: torch.Tensor) -
 def _is_placeholder(fn) -> bool:
     """True for a function whose body is still only ``...`` (or a docstring)."""
     code = getattr(fn, "__code__", None)
-    return (code is not None and not code.co_names
+    return (code is not None and not code.co_names and not code.co_freevars
             and all(c is None or c is Ellipsis or isinstance(c, str) for c in code.co_consts))
 
 

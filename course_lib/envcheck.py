@@ -28,7 +28,7 @@ class Check:
     fix: str = ""
 
     def __str__(self) -> str:
-        text = f"{'✅' if self.ok else '⚠️ '} {self.name}: {self.detail}"
+        text = f"{'✔️' if self.ok else '⚠️ '} {self.name}: {self.detail}"
         return text + (f"\n     → {self.fix}" if self.fix and not self.ok else "")
 
 

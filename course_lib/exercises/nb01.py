@@ -1,64 +1,98 @@
-"""Checks for notebook 01's exercises."""
+"""Checks and model solutions for notebook 01's exercises.
+
+>>> solution_images_for_budget(10, 5, 2)
+3600
+>>> bool(check_images_for_budget(solution_images_for_budget))
+True
+"""
 from __future__ import annotations
+
+import math
 
 from . import Feedback, call_learner_code, check_choice, is_unanswered
 
 
-def check_labelling_hours(labelling_hours) -> Feedback:
-    """The learner writes labelling_hours(n_images, seconds_per_label, annotators_per_image)."""
-    cases = [((1000, 5, 1), 1000 * 5 / 3600), ((1_281_167, 5, 3), 1_281_167 * 5 * 3 / 3600),
-             ((200, 30, 2), 200 * 30 * 2 / 3600)]
-    for args, expected in cases:
-        result, problem = call_learner_code(labelling_hours, *args)
+def check_images_for_budget(images_for_budget) -> Feedback:
+    """The learner writes images_for_budget(person_hours, seconds_per_label, annotators)."""
+    cases = [(10, 5, 1), (100, 30, 3), (1, 7, 2)]
+    for args in cases:
+        hours, seconds, annotators = args
+        expected = math.floor(hours * 3600 / (seconds * annotators))
+        result, problem = call_learner_code(images_for_budget, *args)
         if problem is not None:
             return problem
         try:
             value = float(result)
         except (TypeError, ValueError):
-            return Feedback.incorrect(f"labelling_hours{args} returned {result!r}, not a number.")
-        if abs(value - expected) <= 1e-6 * max(1, expected):
+            return Feedback.incorrect(f"images_for_budget{args} returned {result!r}, not a number.")
+        if value == expected:
             continue
-        n, s, a = args
-        if abs(value - n * s / 3600) < 1e-6 * max(1, expected) and a != 1:
-            return Feedback.incorrect(f"labelling_hours{args} = {value:.2f}: you ignored the number of "
-                                      "annotators per image.", "Each image is labelled by every annotator.")
-        if abs(value - n * s * a) < 1e-6 * max(1, n * s * a):
-            return Feedback.incorrect(f"labelling_hours{args} = {value:.0f}: that is seconds, not hours.",
-                                      "There are 3,600 seconds in an hour.")
-        if abs(value - n * s * a / 60) < 1e-6 * max(1, expected * 60):
-            return Feedback.incorrect(f"labelling_hours{args} = {value:.1f}: that is minutes, not hours.")
-        return Feedback.incorrect(f"labelling_hours{args} returned {value:.3f}, expected {expected:.3f}.",
-                                  "Total seconds = images × seconds per label × annotators.")
-    imagenet = cases[1][1]
-    return Feedback.correct(f"Correct. Labelling ImageNet that way takes about {imagenet:,.0f} hours, "
-                            f"{imagenet / 2000:.1f} person-years of full-time work.")
+        exact = hours * 3600 / (seconds * annotators)
+        if abs(value - exact) < 1e-9 * max(1, exact):
+            return Feedback.incorrect(f"images_for_budget{args} = {value:.2f}: a budget buys whole "
+                                      "images only.", "Round down: a half-labelled image is "
+                                      "not labelled.")
+        if abs(value - math.floor(hours * 3600 / seconds)) < 1e-9 and annotators != 1:
+            return Feedback.incorrect(f"images_for_budget{args} = {value:.0f}: you ignored the "
+                                      "annotators.", "Every image costs each annotator's time.")
+        if abs(value - math.floor(hours / (seconds * annotators))) < 1e-9 or \
+                abs(value - math.floor(hours * 60 / (seconds * annotators))) < 1e-9:
+            return Feedback.incorrect(f"images_for_budget{args} = {value:g}: the budget is in "
+                                      "hours, the labelling time in seconds.",
+                                      "Convert the budget to seconds first.")
+        if value == math.ceil(exact) and value != expected:
+            return Feedback.incorrect(f"images_for_budget{args} = {value:.0f}: one image too many, "
+                                      "the budget runs out before the last one is done.",
+                                      "Round down, not up.")
+        return Feedback.incorrect(f"images_for_budget{args} returned {value:g}, expected "
+                                  f"{expected}.", "Seconds available ÷ seconds each image costs.")
+    return Feedback.correct("Correct: a 100-hour budget at 30 s and 3 annotators per image "
+                            f"labels {math.floor(100 * 3600 / 90):,} images.")
+
+
+def solution_images_for_budget(person_hours, seconds_per_label, annotators_per_image):
+    """Model answer: seconds available ÷ seconds one image costs, rounded down."""
+    seconds_available = person_hours * 3600
+    seconds_per_image = seconds_per_label * annotators_per_image
+    return math.floor(seconds_available / seconds_per_image)
 
 
 def check_matching_k(answer, stats: dict, threshold: float = 0.85,
                      baseline_name: str = "raw pixels") -> Feedback:
     """Smallest k at which the baseline's mean accuracy reaches ``threshold``."""
     if is_unanswered(answer):
-        return Feedback.unanswered("Not answered yet: set `matching_k` to a number of labels per class.",
-                                   "Look at the table of mean accuracies printed above.")
+        return Feedback.unanswered("Not answered yet: set `matching_k` to a number of labels "
+                                   "per class.", "Look at the table of mean accuracies printed "
+                                   "above.")
     ks = sorted(k for (name, k) in stats if name == baseline_name)
     reached = [k for k in ks if stats[(baseline_name, k)] >= threshold]
     expected = reached[0] if reached else None
     if expected is None:
         if str(answer).lower() in ("never", "none"):
-            return Feedback.correct(f"Right: within the k measured the {baseline_name} never reach {threshold}.")
-        return Feedback.incorrect(f"The {baseline_name} never reach {threshold} for any k measured.",
-                                  'Answer "never".')
+            return Feedback.correct(f"Right: within the k measured the {baseline_name} never "
+                                    f"reach {threshold}.")
+        return Feedback.incorrect(f"The {baseline_name} never reach {threshold} for any k "
+                                  "measured.", "Read the whole column, up to the largest k.")
     if answer == expected:
-        return Feedback.correct(f"Yes: the {baseline_name} need k = {expected} labels per class to reach "
-                                f"{threshold} (mean {stats[(baseline_name, expected)]:.3f}).")
+        return Feedback.correct(f"Yes: the {baseline_name} need k = {expected} labels per class "
+                                f"to reach {threshold} (mean "
+                                f"{stats[(baseline_name, expected)]:.3f}).")
     if isinstance(answer, (int, float)) and answer in ks:
         got = stats[(baseline_name, answer)]
         if got < threshold:
-            return Feedback.incorrect(f"At k = {answer} the {baseline_name} reach {got:.3f}, still below {threshold}.",
-                                      "Try a larger k.")
+            return Feedback.incorrect(f"At k = {answer} the {baseline_name} reach {got:.3f}, "
+                                      f"still below {threshold}.", "Try a larger k.")
         return Feedback.incorrect(f"At k = {answer} the {baseline_name} do reach {got:.3f}, "
                                   "but a smaller k already does.", "We want the smallest such k.")
     return Feedback.incorrect(f"{answer!r} is not one of the k values measured: {ks}.")
+
+
+def solution_matching_k(stats, ks=(1, 2, 5, 10, 20)):
+    """Model answer: scan k upwards and stop at the first mean accuracy ≥ 0.85."""
+    for k in ks:
+        if stats["raw pixels", k] >= 0.85:
+            return k
+    return "never"
 
 
 QUIZ_WHY = {
@@ -80,3 +114,64 @@ def check_why(answer) -> Feedback:
         "d": "No: the pixel model is exactly that, logistic regression on 625 pixel values, and it reaches "
              "high accuracy with enough labels.",
     })
+
+
+def solution_why():
+    """Model answer. The classifier is the same logistic regression on both inputs, and these
+    photos were never used for pretraining: the difference is the space the photos live in.
+    In ImageNet features, faces already sit apart from non-faces, so one or two labelled
+    points per class place the separating line well; in pixel space they do not."""
+    return "b"
+
+
+def check_gap_prediction(predicted_gap, k: int, rows: list[dict], tolerance: float = 0.05,
+                         names=("pretrained features", "raw pixels")) -> Feedback:
+    """Change-and-predict: the learner predicts the mean accuracy gap (pretrained − pixels) at
+    their own ``k``, then ``rows`` (from ``label_efficiency`` at that k) give the measured gap."""
+    if is_unanswered(predicted_gap):
+        return Feedback.unanswered(
+            "Not answered yet: before running, set `predicted_gap` to a number, e.g. 0.1.",
+            "Read the gaps at the k values in the table above and place your k among them.")
+    try:
+        guess = float(predicted_gap)
+    except (TypeError, ValueError):
+        return Feedback.incorrect(f"Expected a number (an accuracy difference), got "
+                                  f"{predicted_gap!r}.")
+    if guess > 1 or guess < -1:
+        return Feedback.incorrect(f"{guess:g} is not an accuracy difference: accuracies are "
+                                  "between 0 and 1, so the gap is between −1 and 1.",
+                                  "0.1 means ten percentage points.")
+    means = {}
+    for name in names:
+        values = [r["accuracy"] for r in rows if r["name"] == name and r["k"] == k]
+        if not values:
+            return Feedback.incorrect(f"No measurement for {name!r} at k = {k}: run the whole "
+                                      "cell, including the `label_efficiency` line.")
+        means[name] = sum(values) / len(values)
+    gap = means[names[0]] - means[names[1]]
+    said = (f"Measured at k = {k}: {names[0]} {means[names[0]]:.3f}, {names[1]} "
+            f"{means[names[1]]:.3f}, a gap of {gap:+.3f}; you predicted {guess:+.3f}")
+    if abs(guess - gap) <= tolerance:
+        return Feedback.correct(f"{said}. Within {tolerance}: a good prediction.")
+    hint = ("The gap shrinks as k grows: place your k between the table's neighbours."
+            if guess < gap else
+            "Pixels catch up with more labels: at larger k the gap is smaller than at k = 1.")
+    return Feedback.incorrect(f"{said}: off by more than {tolerance}.", hint)
+
+
+def solution_gap_prediction(k, stats, ks=(1, 2, 5, 10, 20)):
+    """A model prediction: interpolate the measured gap between the two nearest k in the table
+    (linear in log k, since the curves flatten as k grows); beyond the table, keep the last gap."""
+    import math
+
+    gap = {m: stats["pretrained features", m] - stats["raw pixels", m] for m in ks}
+    if k <= ks[0]:
+        return gap[ks[0]]
+    if k >= ks[-1]:
+        return gap[ks[-1]]
+    lo = max(m for m in ks if m <= k)
+    hi = min(m for m in ks if m >= k)
+    if lo == hi:
+        return gap[lo]
+    t = (math.log(k) - math.log(lo)) / (math.log(hi) - math.log(lo))
+    return gap[lo] + t * (gap[hi] - gap[lo])

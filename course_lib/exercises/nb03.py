@@ -1,9 +1,18 @@
-"""Checks for notebook 03's exercises."""
+"""Checks and model solutions for notebook 03's exercises.
+
+>>> import torch
+>>> solution_gd_step(torch.tensor([1.0]), torch.tensor([2.0]), 0.5)
+tensor([0.])
+>>> bool(check_gd_step(solution_gd_step))
+True
+"""
 from __future__ import annotations
 
 import torch
 
 from . import Feedback, call_learner_code, is_unanswered
+
+VERDICTS = ("too small", "good", "too large")
 
 
 def check_gd_step(gd_step) -> Feedback:
@@ -19,32 +28,95 @@ def check_gd_step(gd_step) -> Feedback:
             return Feedback.correct("Correct: one step downhill, θ − η ∇L.")
         if torch.allclose(out, theta + 0.1 * grad):
             return Feedback.incorrect("You stepped uphill: θ + η ∇L increases the loss.",
-                                      "The gradient points uphill; subtract it.")
+                                      "The gradient points uphill.")
         if torch.allclose(out, theta - grad):
             return Feedback.incorrect("You forgot the learning rate η.")
-    return Feedback.incorrect(f"gd_step([1, -2], [0.5, 4], 0.1) should be {expected.tolist()}, got {out!r}.")
+    return Feedback.incorrect(f"gd_step([1, -2], [0.5, 4], 0.1) should be "
+                              f"{expected.tolist()}, got {out!r}.")
 
 
-def check_lr_verdicts(verdicts, final_losses: dict[float, float], start_loss: float) -> Feedback:
-    """The learner labels each learning rate "too small", "good" or "too large" from its final loss."""
+def solution_gd_step(theta, grad, lr):
+    """Model answer: move against the gradient (it points uphill), by η times its length."""
+    return theta - lr * grad
+
+
+def times_loss_went_up(losses) -> int:
+    """How many steps increased the loss (an overshoot shows up here).
+
+    >>> times_loss_went_up([3.0, 2.0, 2.5, 1.0])
+    1
+    """
+    return sum(b > a + 1e-12 for a, b in zip(losses, losses[1:]))
+
+
+def expected_verdicts(curves: dict[float, list[float]]) -> dict[float, str]:
+    """"too large" if the loss ever went up (overshoot); of the others, the lowest final loss
+    is "good" and the rest "too small"."""
+    calm = {lr: c for lr, c in curves.items() if times_loss_went_up(c) == 0}
+    best = min(calm, key=lambda lr: calm[lr][-1]) if calm else None
+    return {lr: "too large" if lr not in calm else "good" if lr == best else "too small"
+            for lr in curves}
+
+
+def check_lr_verdicts(verdicts, curves: dict[float, list[float]]) -> Feedback:
+    """The learner labels each η "too small", "good" or "too large" from its loss per step."""
     if is_unanswered(verdicts):
-        return Feedback.unanswered("Not answered yet: fill the dictionary with one verdict per η.")
-    if not isinstance(verdicts, dict) or set(verdicts) != set(final_losses):
-        return Feedback.incorrect(f"Give a verdict for exactly these η: {sorted(final_losses)}.")
-    best = min(final_losses, key=final_losses.get)
-    expected = {}
-    for lr, loss in final_losses.items():
-        if lr == best:
-            expected[lr] = "good"
-        elif loss > start_loss or lr > best:
-            expected[lr] = "too large"
-        else:
-            expected[lr] = "too small"
+        return Feedback.unanswered("Not answered yet: fill the dictionary with one verdict per η.",
+                                   "Look at the loss per step: does it fall steadily, crawl, "
+                                   "or jump up on the way?")
+    if not isinstance(verdicts, dict) or set(verdicts) != set(curves):
+        return Feedback.incorrect(f"Give a verdict for exactly these η: {sorted(curves)}.")
+    unknown = [v for v in verdicts.values() if str(v).strip().lower() not in VERDICTS]
+    if unknown:
+        return Feedback.incorrect(f"{unknown[0]!r} is not a verdict: use one of {VERDICTS}.")
+    expected = expected_verdicts(curves)
     wrong = {lr: v for lr, v in verdicts.items() if str(v).strip().lower() != expected[lr]}
     if not wrong:
-        return Feedback.correct("Right: too small crawls, too large overshoots or diverges, "
-                                "in between converges fastest.")
+        return Feedback.correct("Right: too small crawls, too large overshoots (the loss goes up "
+                                "on the way), in between falls fastest.")
     lr, v = sorted(wrong.items())[0]
-    return Feedback.incorrect(f"η = {lr}: you said {v!r}, but its final loss is {final_losses[lr]:.3f} "
-                              f"(start {start_loss:.3f}, best {final_losses[best]:.3f} at η = {best}).",
-                              "Compare each final loss with the start and with the best one.")
+    c = curves[lr]
+    return Feedback.incorrect(f"η = {lr:g}: you said {v!r}; its loss went up on "
+                              f"{times_loss_went_up(c)} of {len(c) - 1} steps and ended at "
+                              f"{c[-1]:.3f}.",
+                              "A loss that rises on some steps is overshooting, even if it "
+                              "ends low; of the steady ones, compare how far each got.")
+
+
+def solution_lr_verdicts(curves):
+    """Model answer, read from the loss-per-step figure: a curve that jumps up overshoots
+    ("too large"), whatever its final value; of the steady ones, the lowest end is "good",
+    the others crawl ("too small")."""
+    steady = {lr: c for lr, c in curves.items() if all(b <= a for a, b in zip(c, c[1:]))}
+    best = min(steady, key=lambda lr: steady[lr][-1])
+    return {lr: "too large" if lr not in steady else "good" if lr == best else "too small"
+            for lr in curves}
+
+
+def check_overshoot_prediction(prediction, lr: float, losses: list[float]) -> Feedback:
+    """Change-and-predict: will the loss ever go up in 30 steps of GD at the learner's η?"""
+    options = ("goes up", "never goes up")
+    if is_unanswered(prediction):
+        return Feedback.unanswered(
+            'Not answered yet: before running, set `prediction` to "goes up" or "never goes up".',
+            "Exercise 2's η values bracket the answer: which one did yours look like?")
+    said = str(prediction).strip().lower()
+    if said not in options:
+        return Feedback.incorrect(f'{prediction!r} is not an option: "goes up" or '
+                                  '"never goes up".')
+    ups = times_loss_went_up(losses)
+    measured = "goes up" if ups else "never goes up"
+    text = (f"At η = {lr:g} the loss went up on {ups} of {len(losses) - 1} steps "
+            f"(final {losses[-1]:.3f})")
+    if said == measured:
+        return Feedback.correct(f"Your prediction held. {text}. Now try an η on the other side.")
+    return Feedback.incorrect(f"{text}: it {measured}, against your prediction.",
+                              "Overshooting starts when one step jumps past the valley floor; "
+                              "find the η between your two runs where that begins.")
+
+
+def solution_overshoot_prediction(lr):
+    """A model prediction. This valley is shallow (the loss is flat near its minimum), so
+    gradient descent stays steady up to surprisingly large steps; measured in this notebook,
+    η ≤ 20 never made the loss go up in 30 steps, η ≥ 30 did."""
+    return "goes up" if lr >= 25 else "never goes up"

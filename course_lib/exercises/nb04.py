@@ -1,6 +1,12 @@
-"""Checks for notebook 04's exercises."""
+"""Checks and model solutions for notebook 04's exercises.
+
+>>> import torch
+>>> round(solution_speedup_prediction(112), 2)
+4.0
+"""
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import torch
@@ -8,47 +14,129 @@ import torch
 from . import Feedback, call_learner_code, is_unanswered
 
 
-def check_round_trip(save_and_reload, model: torch.nn.Module, x: torch.Tensor, folder) -> Feedback:
-    """The learner writes save_and_reload(model, path) -> a new model with the same weights."""
+def _same_predictions(a: torch.nn.Module, b: torch.nn.Module, x: torch.Tensor) -> bool:
+    was_a, was_b = a.training, b.training
+    a.eval()
+    b.eval()
+    try:
+        with torch.no_grad():
+            return torch.equal(a(x), b(x))
+    finally:
+        a.train(was_a)
+        b.train(was_b)
+
+
+def _is_placeholder(fn) -> bool:
+    """True for a function whose body is still only ``...`` (or a docstring)."""
+    code = getattr(fn, "__code__", None)
+    return (code is not None and not code.co_names and not code.co_freevars
+            and all(c is None or c is Ellipsis or isinstance(c, str) for c in code.co_consts))
+
+
+def check_save_load(save, load, model: torch.nn.Module, x: torch.Tensor, folder) -> Feedback:
+    """The learner writes ``save(model, path)`` and ``load(path) -> a fresh model``.
+
+    The check saves with the learner's ``save``, loads with the learner's ``load``, then makes
+    sure ``load`` really reads the file: it writes *different* weights to the same path and
+    expects ``load`` to return them (a ``load`` that hands back the original model fails).
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, save_file
+
+    if _is_placeholder(save) or _is_placeholder(load):
+        return Feedback.unanswered("Not answered yet: write the bodies of `save` and `load`.",
+                                   "`checkpoints` has one function for each.")
     path = Path(folder) / "exercise_roundtrip.safetensors"
     path.unlink(missing_ok=True)
-    reloaded, problem = call_learner_code(save_and_reload, model, path)
+    _, problem = call_learner_code(save, model, path, none_ok=True)
     if problem is not None:
         return problem
-    if reloaded is model:
-        return Feedback.incorrect("You returned the same model object: nothing was saved or loaded.",
-                                  "Create a fresh SmallCNN() and load the saved weights into it.")
     if not path.is_file():
-        return Feedback.incorrect(f"No file was written at {path}.", "Call save_weights(model, path).")
-    if not isinstance(reloaded, torch.nn.Module):
-        return Feedback.incorrect(f"Expected a model back, got {type(reloaded).__name__}.")
-    reloaded.eval()
-    model.eval()
-    with torch.no_grad():
-        same = torch.equal(reloaded(x), model(x))
-    if not same:
-        return Feedback.incorrect("The reloaded model predicts differently from the original.",
-                                  "Load with load_weights(new_model, path), and compare both in eval mode.")
-    return Feedback.correct("Saved as safetensors and reloaded: identical predictions.")
-
-
-def check_epoch_hours(answer, seconds_per_image: float, n_images: int = 1_281_167,
-                      backward_factor: float = 3.0) -> Feedback:
-    """Hours for one ImageNet training epoch: n_images × seconds_per_image × backward_factor / 3600."""
-    if is_unanswered(answer):
-        return Feedback.unanswered("Not answered yet: set `epoch_hours` to a number of hours.")
+        return Feedback.incorrect(f"`save` wrote no file at {path.name}.",
+                                  "Use checkpoints.save_weights(model, path).")
     try:
-        value = float(answer)
+        stored = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        return Feedback.incorrect(f"The file `save` wrote is not safetensors ({error}).",
+                                  "torch.save writes a pickle; checkpoints.save_weights writes "
+                                  "safetensors.")
+    if set(stored) != set(model.state_dict()):
+        return Feedback.incorrect("The saved file does not hold this model's state_dict.")
+    reloaded, problem = call_learner_code(load, path)
+    if problem is not None:
+        return problem
+    if not isinstance(reloaded, torch.nn.Module):
+        return Feedback.incorrect(f"`load` should return a model, got {type(reloaded).__name__}.")
+    if reloaded is model:
+        return Feedback.incorrect("`load` returned the very model you saved: nothing was read "
+                                  "back.", "Build a fresh pretrain.SmallCNN() inside `load`.")
+    if not _same_predictions(reloaded, model, x):
+        return Feedback.incorrect("The reloaded model predicts differently from the original.",
+                                  "Load the file's weights into the fresh model before "
+                                  "returning it.")
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(0.5 * torch.randn_like(p))
+    save_file({k: v.contiguous() for k, v in other.state_dict().items()}, str(path))
+    again, problem = call_learner_code(load, path)
+    path.unlink(missing_ok=True)
+    if problem is not None:
+        return problem
+    if not isinstance(again, torch.nn.Module) or not _same_predictions(again, other, x):
+        return Feedback.incorrect(
+            "`load` does not read the file: after the check wrote different weights to the "
+            "same path, `load` still returned the original ones (a copy kept in memory?).",
+            "`load` must build its model from what is in `path`, and nothing else.")
+    return Feedback.correct("Saved as safetensors, and `load` really reads the file: identical "
+                            "predictions, and new weights in the file give a new model.")
+
+
+def solution_save(model, path):
+    """Model answer: only the weights, as safetensors (nothing in the file can run)."""
+    from course_lib import checkpoints
+
+    checkpoints.save_weights(model, path)
+
+
+def solution_load(path):
+    """Model answer: a fresh network of the same architecture, then the file's weights."""
+    from course_lib import checkpoints, pretrain
+
+    model = pretrain.SmallCNN(num_classes=5)
+    checkpoints.load_weights(model, path)
+    return model.eval()
+
+
+def check_speedup_prediction(predicted_speedup, image_size: int, measured_speedup: float,
+                             flops_ratio: float, tolerance: float = 1.6) -> Feedback:
+    """Change-and-predict: how many times faster is a forward pass at ``image_size`` than at
+    224? ``measured_speedup`` is the learner's own timing ratio; a prediction within a factor
+    ``tolerance`` of it counts as right."""
+    if is_unanswered(predicted_speedup):
+        return Feedback.unanswered(
+            "Not answered yet: before running, set `predicted_speedup` to a number "
+            "(2 means twice as fast as at 224).",
+            "A convolution does the same work at every pixel: count the pixels.")
+    try:
+        guess = float(predicted_speedup)
     except (TypeError, ValueError):
-        return Feedback.incorrect(f"Expected a number of hours, got {answer!r}.")
-    expected = n_images * seconds_per_image * backward_factor / 3600
-    if abs(value - expected) <= 0.02 * expected:
-        return Feedback.correct(f"Yes: about {expected:.0f} hours per epoch on this CPU; "
-                                f"a typical 300-epoch recipe would take {expected * 300 / 24 / 365:.1f} years.")
-    if abs(value - expected / backward_factor) <= 0.02 * expected:
-        return Feedback.incorrect("That counts only the forward pass.",
-                                  f"Training also runs backward: multiply by {backward_factor:g}.")
-    if abs(value - expected * 3600) <= 0.02 * expected * 3600:
-        return Feedback.incorrect("That is in seconds; convert to hours.")
-    return Feedback.incorrect(f"{value:.1f} hours is not what the measured speed gives.",
-                              "images × seconds per image × 3 (forward + backward) ÷ 3600.")
+        return Feedback.incorrect(f"Expected a number, got {predicted_speedup!r}.")
+    if guess <= 0:
+        return Feedback.incorrect("A speed-up is a positive number (0.5 means twice as slow).")
+    text = (f"At {image_size}×{image_size}: measured {measured_speedup:.2f}× the speed at 224 "
+            f"(FLOPs ratio {flops_ratio:.2f}); you predicted {guess:g}")
+    ratio = max(guess, measured_speedup) / min(guess, measured_speedup)
+    if ratio <= tolerance:
+        return Feedback.correct(f"{text}. Within a factor {tolerance:g}: a good prediction.")
+    hint = ("Work grows with the number of pixels, the side squared."
+            if abs(guess - 224 / image_size) < 1e-6 and image_size != 224 else
+            "Compare your guess with the FLOPs ratio: it counts the work; the clock adds "
+            "fixed overheads per layer.")
+    return Feedback.incorrect(f"{text}: off by more than a factor {tolerance:g}.", hint)
+
+
+def solution_speedup_prediction(image_size):
+    """A model prediction: every convolution does the same work at each output pixel, so the
+    work, and roughly the time, scales with the number of pixels: (224 / size)²."""
+    return (224 / image_size) ** 2

@@ -1,4 +1,11 @@
-"""Checks for notebook 05's exercises."""
+"""Checks and model solutions for notebook 05's exercises.
+
+>>> from torchvision.models import resnet18
+>>> bool(check_five_class_head(solution_make_five_class, lambda: resnet18(weights=None)))
+True
+>>> solution_head_params()
+2565
+"""
 from __future__ import annotations
 
 import copy
@@ -9,37 +16,77 @@ from torch import nn
 from . import Feedback, call_learner_code, is_unanswered
 
 
-def check_five_class_head(make_five_class, build_model) -> Feedback:
-    """The learner writes make_five_class(model) that gives a ResNet18 a new 5-output head."""
-    original = build_model()
+class NarrowNet(nn.Module):
+    """A stand-in with a ResNet-style ``fc`` on 48 features, to catch a hard-coded 512."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 48, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.fc = nn.Linear(48, 1000)
+
+    def forward(self, x):
+        return self.fc(self.body(x))
+
+
+def _five_class_problem(make_five_class, original: nn.Module) -> Feedback | None:
     model = copy.deepcopy(original)
     result, problem = call_learner_code(make_five_class, model, none_ok=True)
     if problem is not None:
         return problem
     model = result if isinstance(result, nn.Module) else model
     head = getattr(model, "fc", None)
-    if result is None and isinstance(head, nn.Linear) and head.out_features == original.fc.out_features:
-        return Feedback.unanswered("Not answered yet: model.fc is still the 1,000-class ImageNet layer.",
-                                   "Replace it: model.fc = nn.Linear(model.fc.in_features, 5).")
+    old = original.fc
+    if result is None and isinstance(head, nn.Linear) and head.out_features == old.out_features:
+        return Feedback.unanswered("Not answered yet: model.fc is still the 1,000-class "
+                                   "ImageNet layer.", "Assign a new layer to model.fc.")
     if not isinstance(head, nn.Linear):
         return Feedback.incorrect(f"model.fc is {type(head).__name__}, not an nn.Linear.",
-                                  "Assign model.fc = nn.Linear(in_features, 5).")
+                                  "The new head is a Linear layer, like the old one.")
     if head.out_features != 5:
-        return Feedback.incorrect(f"The new head has {head.out_features} outputs; the task has 5 classes.")
-    if head.in_features != original.fc.in_features:
-        return Feedback.incorrect(f"The new head takes {head.in_features} inputs, but the layer before it "
-                                  f"produces {original.fc.in_features} features.",
-                                  "Read model.fc.in_features before replacing the layer.")
+        return Feedback.incorrect(f"The new head has {head.out_features} outputs; the task has "
+                                  "5 classes.")
+    if head.in_features != old.in_features:
+        if head.in_features == 512:
+            return Feedback.incorrect(
+                f"Your head always takes 512 inputs, but this {type(original).__name__}'s layer "
+                f"before the head gives {old.in_features} features: the number is typed in "
+                "rather than read from the model.", "Read it from the old head before you "
+                "replace it; the check tries a second, narrower model.")
+        return Feedback.incorrect(f"The new head takes {head.in_features} inputs, but the layer "
+                                  f"before it produces {old.in_features} features.",
+                                  "The old head knows how many features it receives.")
+    now = dict(model.named_parameters())
     changed = [name for name, p in original.named_parameters()
-               if not name.startswith("fc.") and not torch.equal(p, dict(model.named_parameters())[name])]
+               if not name.startswith("fc.") and not torch.equal(p, now[name])]
     if changed:
-        return Feedback.incorrect(f"You changed the pretrained layers too ({changed[0]}, …): only the head "
-                                  "should be new.")
+        return Feedback.incorrect(f"You changed the pretrained layers too ({changed[0]}, …): "
+                                  "only the head should be new.")
     with torch.no_grad():
         out = model.eval()(torch.rand(2, 3, 64, 64))
     if out.shape != (2, 5):
         return Feedback.incorrect(f"The model outputs shape {tuple(out.shape)}, expected (2, 5).")
-    return Feedback.correct("Right: a fresh Linear(512 -> 5) head, every pretrained layer untouched.")
+    return None
+
+
+def check_five_class_head(make_five_class, build_model) -> Feedback:
+    """The learner writes make_five_class(model) that gives a ResNet18 a new 5-output head.
+
+    Tried on the ResNet18 from ``build_model`` and on :class:`NarrowNet` (48 features), so a
+    hard-coded ``in_features`` is caught.
+    """
+    resnet = build_model()
+    for original in (resnet, NarrowNet()):
+        problem = _five_class_problem(make_five_class, original)
+        if problem is not None:
+            return problem
+    return Feedback.correct(f"Right: a fresh Linear({resnet.fc.in_features} -> 5) head, every "
+                            "pretrained layer untouched, and it also fits a narrower model.")
+
+
+def solution_make_five_class(model):
+    """Model answer: read the width the old head receives, then put a new layer in its place."""
+    in_features = model.fc.in_features          # 512 for ResNet18; never type it in
+    model.fc = nn.Linear(in_features, 5)        # new, random, trainable
 
 
 def check_head_only_count(answer, in_features: int = 512, num_classes: int = 5) -> Feedback:
@@ -51,7 +98,18 @@ def check_head_only_count(answer, in_features: int = 512, num_classes: int = 5) 
         return Feedback.correct(f"Yes: {in_features} × {num_classes} weights + {num_classes} biases = {expected}.")
     if answer == in_features * num_classes:
         return Feedback.incorrect("You counted the weights but not the biases.", "One bias per output.")
-    return Feedback.incorrect(f"{answer} is not it.", "A Linear layer has in × out weights and out biases.")
+    if answer == in_features * num_classes + 1 or answer == in_features + num_classes:
+        return Feedback.incorrect(f"{answer} is not it: count the weight matrix and the bias "
+                                  "vector separately.", "How many weights connect each input to "
+                                  "each output? How many biases does each output have?")
+    return Feedback.incorrect(f"{answer} is not it.", "A Linear layer has one weight per "
+                              "(input, output) pair and one bias per output.")
+
+
+def solution_head_params():
+    """Model answer: only the new head trains. Linear(512 -> 5) has a 5 × 512 weight matrix
+    and 5 biases; the frozen body's 11 million parameters do not count."""
+    return 512 * 5 + 5
 
 
 def check_head_path(answer, model: nn.Module) -> Feedback:
@@ -80,10 +138,61 @@ def check_head_path(answer, model: nn.Module) -> Feedback:
     if isinstance(found, nn.Sequential) and any(m is last for m in found.modules()):
         return Feedback.incorrect(f"{answer!r} is a Sequential block that contains the last layer, "
                                   "and more (a hidden layer, dropout).",
-                                  "Index into it: the last layer is one element of that block, e.g. \"block.3\".")
+                                  "Index into it: the last layer is one element of that block, "
+                                  "written \"block.i\".")
     if isinstance(found, nn.Linear):
         return Feedback.incorrect(f"{answer!r} is a Linear({found.in_features} -> {found.out_features}), "
                                   "but not the last one: it does not output the class scores.",
                                   "Look for the Linear layer with 1000 outputs (one per ImageNet class).")
     return Feedback.incorrect(f"{answer!r} is a {type(found).__name__}, not the final Linear layer.",
                               "print(model) and read the last lines.")
+
+
+def solution_head_path(model):
+    """Model answer for MobileNetV3-Small. ``print(model)`` ends with::
+
+        (classifier): Sequential(
+          (0): Linear(in_features=576, out_features=1024, bias=True)
+          (1): Hardswish()
+          (2): Dropout(p=0.2, inplace=True)
+          (3): Linear(in_features=1024, out_features=1000, bias=True)
+        )
+
+    The class scores come from element 3. Replacing only ``classifier[3]`` keeps the
+    pretrained hidden layer Linear(576 -> 1024); ``replace_head`` swaps the whole
+    ``classifier`` block for one Linear(576 -> k). Both are reasonable choices.
+    """
+    last = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
+    return last                                   # "classifier.3"
+
+
+def check_percent_prediction(predicted_percent, n_groups: int, counts: dict,
+                             tolerance: float = 10.0) -> Feedback:
+    """Change-and-predict: the percentage of trainable parameters when the last ``n_groups``
+    layer groups train; ``counts`` is the learner's own ``count_parameters`` result."""
+    if is_unanswered(predicted_percent):
+        return Feedback.unanswered(
+            "Not answered yet: before running, set `predicted_percent` to a number between 0 "
+            "and 100.", "Add up the last groups' sizes in the table above.")
+    try:
+        guess = float(predicted_percent)
+    except (TypeError, ValueError):
+        return Feedback.incorrect(f"Expected a number of percent, got {predicted_percent!r}.")
+    if not 0 <= guess <= 100:
+        return Feedback.incorrect(f"{guess:g} is not a percentage between 0 and 100.")
+    measured = 100 * counts["trainable"] / counts["total"]
+    text = (f"Training the last {n_groups} group(s): {counts['trainable']:,} of "
+            f"{counts['total']:,} parameters, {measured:.1f} %; you predicted {guess:g} %")
+    if abs(guess - measured) <= tolerance:
+        return Feedback.correct(f"{text}. Within {tolerance:g} points: a good prediction.")
+    hint = ("The late blocks are the wide ones: a few groups at the end hold most of the "
+            "parameters." if guess < measured else
+            "The early blocks are narrow: unfreezing them adds few parameters.")
+    return Feedback.incorrect(f"{text}: off by more than {tolerance:g} points.", hint)
+
+
+def solution_percent_prediction(n_groups, group_sizes):
+    """A model prediction: the trainable share is the sum of the last ``n_groups`` groups'
+    sizes over the total, read from the table of group sizes (``group_sizes`` in order)."""
+    sizes = list(group_sizes)
+    return 100 * sum(sizes[len(sizes) - n_groups:]) / sum(sizes)

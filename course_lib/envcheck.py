@@ -273,7 +273,7 @@ def memory_advice(info: MemoryInfo | None, peaks: dict[str, float]) -> tuple[boo
     if not peaks and heaviest >= usable:
         too_big = [(BUDGET_GB, "the heavier notebooks")]
     if not too_big:
-        lines.append("✅ Enough for every notebook: run one at a time and shut each kernel down "
+        lines.append("✔️ Enough for every notebook: run one at a time and shut each kernel down "
                      "before the next (Kernel → Shut Down Kernel).")
         return True, lines
     lines += [f"⚠️  Not enough for {len(too_big)} notebook(s): "

@@ -125,8 +125,15 @@ def load_digits(digits: Iterable[int] = range(10), relabel: bool = True) -> Arra
     return ArrayImageDataset(images, target, [str(d) for d in range(10)])
 
 
-def _as_numpy_labels(labels) -> np.ndarray:
-    return labels.numpy() if torch.is_tensor(labels) else np.asarray(labels)
+def to_numpy(x) -> np.ndarray:
+    """A NumPy array from a tensor (detached, moved to the CPU) or from anything array-like.
+
+    The course's one to-NumPy helper.
+
+    >>> to_numpy(torch.tensor([1.0, 2.0], requires_grad=True)), to_numpy([1, 2])
+    (array([1., 2.], dtype=float32), array([1, 2]))
+    """
+    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
 
 
 def stratified_split(labels, test_size: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +145,7 @@ def stratified_split(labels, test_size: float = 0.3, seed: int = 0) -> tuple[np.
     """
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be a fraction between 0 and 1, got {test_size}.")
-    y = _as_numpy_labels(labels)
+    y = to_numpy(labels)
     rng = np.random.default_rng(seed)
     train, test = [], []
     for c in np.unique(y):
@@ -162,7 +169,7 @@ def k_per_class(labels, k: int, seed: int = 0, pool=None) -> np.ndarray:
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}.")
-    y = _as_numpy_labels(labels)
+    y = to_numpy(labels)
     pool = np.arange(len(y)) if pool is None else np.asarray(pool)
     rng = np.random.default_rng(seed)
     chosen = []

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .objectives import logistic_loss_surface
-from .optim import OPTIMIZERS, logistic_loss, optimizer_path
+from .descent import OPTIMIZERS, logistic_loss, optimizer_path
 
 
 def plot_paths(x: torch.Tensor, y: torch.Tensor, paths: dict, ax=None, w_range=(-6, 6), b_range=(-6, 6),

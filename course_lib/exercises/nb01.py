@@ -1,7 +1,7 @@
 """Checks for notebook 01's exercises."""
 from __future__ import annotations
 
-from . import Feedback, call_learner_code, check_choice, is_unanswered
+from . import Feedback, Quiz, call_for_number, is_unanswered
 
 
 def check_labelling_hours(labelling_hours) -> Feedback:
@@ -9,13 +9,9 @@ def check_labelling_hours(labelling_hours) -> Feedback:
     cases = [((1000, 5, 1), 1000 * 5 / 3600), ((1_281_167, 5, 3), 1_281_167 * 5 * 3 / 3600),
              ((200, 30, 2), 200 * 30 * 2 / 3600)]
     for args, expected in cases:
-        result, problem = call_learner_code(labelling_hours, *args)
+        value, problem = call_for_number(labelling_hours, *args, name="labelling_hours")
         if problem is not None:
             return problem
-        try:
-            value = float(result)
-        except (TypeError, ValueError):
-            return Feedback.incorrect(f"labelling_hours{args} returned {result!r}, not a number.")
         if abs(value - expected) <= 1e-6 * max(1, expected):
             continue
         n, s, a = args
@@ -61,22 +57,23 @@ def check_matching_k(answer, stats: dict, threshold: float = 0.85,
     return Feedback.incorrect(f"{answer!r} is not one of the k values measured: {ks}.")
 
 
-QUIZ_WHY = {
-    "a": "The pretrained network has seen these exact photos before.",
-    "b": "Its features already separate faces from other things, so a linear classifier needs few examples.",
-    "c": "It has more parameters, and more parameters always means higher accuracy.",
-    "d": "Raw pixels cannot be used by logistic regression.",
-}
-
-
-def check_why(answer) -> Feedback:
-    """Multiple choice: why do pretrained features win with very few labels?"""
-    return check_choice(answer, variable="why", correct="b", praise=(
-        "Yes. Pretraining moved the hard part, learning what to look at, onto a large labelled source "
-        "dataset; your few labels only have to draw a line."), reasons={
+WHY = Quiz(
+    "why", "Why do the pretrained features win so clearly with one or two labels per class?",
+    options={
+        "a": "The pretrained network has seen these exact photos before.",
+        "b": "Its features already separate faces from other things, so a linear classifier needs few examples.",
+        "c": "It has more parameters, and more parameters always means higher accuracy.",
+        "d": "Raw pixels cannot be used by logistic regression.",
+    },
+    answer="b",
+    praise="Yes. Pretraining moved the hard part, learning what to look at, onto a large labelled source "
+           "dataset; your few labels only have to draw a line.",
+    reasons={
         "a": "No: lfw_subset is not part of ImageNet, and nothing was fitted on these photos before the classifier.",
         "c": "No: the classifier on top is the same logistic regression in both cases; only the input features "
              "differ. And more parameters with few labels usually means more overfitting.",
         "d": "No: the pixel model is exactly that, logistic regression on 625 pixel values, and it reaches "
              "high accuracy with enough labels.",
     })
+QUIZ_WHY = WHY.options
+check_why = WHY.check

@@ -1,7 +1,7 @@
 """Checks for notebook 07's exercises."""
 from __future__ import annotations
 
-from . import Feedback, call_learner_code, check_choice, is_unanswered
+from . import Feedback, Quiz, call_learner_code, is_unanswered
 
 
 def check_recommendation(answer, scores: dict[str, float], accuracies: dict[str, float]) -> Feedback:
@@ -21,23 +21,24 @@ def check_recommendation(answer, scores: dict[str, float], accuracies: dict[str,
     return Feedback.correct(f"Yes, LogME recommends {best!r}, {verdict}.")
 
 
-LEEP_QUIZ = {
-    "a": "LEEP needs the source model's class probabilities, and a truncated backbone has no source classifier",
-    "b": "LEEP only works on text",
-    "c": "LEEP requires the target labels to be the same classes as the source",
-    "d": "LEEP needs a GPU",
-}
-
-
-def check_leep_quiz(answer) -> Feedback:
-    """Multiple choice: why LEEP cannot score a truncated backbone."""
-    return check_choice(answer, variable="why_not_leep", correct="a", praise=(
-        "Right: LEEP reads the source head's softmax over its own classes; features from the middle of a "
-        "network have no such head, so only LogME, kNN and probes can score them."), reasons={
+LEEP = Quiz(
+    "why_not_leep", 'Why can LEEP not score the truncated backbone "Lite0 block 8"?',
+    options={
+        "a": "LEEP needs the source model's class probabilities, and a truncated backbone has no source classifier",
+        "b": "LEEP only works on text",
+        "c": "LEEP requires the target labels to be the same classes as the source",
+        "d": "LEEP needs a GPU",
+    },
+    answer="a",
+    praise="Right: LEEP reads the source head's softmax over its own classes; features from the middle of a "
+           "network have no such head, so only LogME, kNN and probes can score them.",
+    reasons={
         "b": "No: LEEP was introduced for image classifiers; it only needs class probabilities.",
         "c": "No: LEEP learns the mapping P(target class | source class) from the data; the classes can differ.",
         "d": "No: it is a few matrix sums, instantaneous on a CPU.",
     })
+LEEP_QUIZ = LEEP.options
+check_leep_quiz = LEEP.check
 
 
 def _leep_case(seed: int):

@@ -1,9 +1,10 @@
 """Gradient descent by hand (article §4.2): θ ← θ − η ∇L, checked against autograd and torch.optim.
 
+(Named ``descent``, not ``optim``, so it is not mistaken for ``torch.optim``.)
+
 The running example is a two-parameter model, logistic regression ``f(w, b; x) = w x + b``,
 so every path can be drawn on its loss surface.
 
->>> f = lambda t: (t ** 2).sum()
 >>> path = gradient_descent(lambda t: 2 * t, torch.tensor([1.0, -2.0]), lr=0.25, steps=2)
 >>> path.tolist()
 [[1.0, -2.0], [0.5, -1.0], [0.25, -0.5]]

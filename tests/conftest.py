@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-TESTS_DIR = Path(__file__).resolve().parent
-REPO_DIR = TESTS_DIR.parent
-NETBLOCK_DIR = TESTS_DIR / "_netblock"
+REPO_DIR = Path(__file__).resolve().parent.parent   # the repository: defined here, and only here
+NETBLOCK_DIR = REPO_DIR / "tests" / "_netblock"
 
 # Kernels started by nbval inherit this environment.
 os.environ["COURSE_BLOCK_NETWORK"] = "1"
@@ -31,6 +30,18 @@ _spec = importlib.util.spec_from_file_location("_course_netblock", NETBLOCK_DIR 
 if _spec is not None and _spec.loader is not None and (NETBLOCK_DIR / "sitecustomize.py").is_file():
     _netblock = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(_netblock)
+
+
+@pytest.fixture(scope="session")
+def repo_dir() -> Path:
+    """The repository's root folder (this checkout's)."""
+    return REPO_DIR
+
+
+@pytest.fixture(scope="session")
+def netblock_dir() -> Path:
+    """The folder whose ``sitecustomize.py`` blocks the network in every new Python process."""
+    return NETBLOCK_DIR
 
 
 @pytest.fixture(autouse=True)

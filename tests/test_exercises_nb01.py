@@ -27,12 +27,3 @@ def test_matching_k():
     assert "not one of the k values" in nb01.check_matching_k(7, STATS).message
     assert nb01.check_matching_k("never", STATS, threshold=0.99)
     assert "never reach" in nb01.check_matching_k(20, STATS, threshold=0.99).message
-
-
-def test_why():
-    assert nb01.check_why("b") and nb01.check_why(" B ")
-    assert nb01.check_why(...).status == "unanswered"
-    for wrong in "acd":
-        fb = nb01.check_why(wrong)
-        assert not fb and fb.message.startswith("No:")
-    assert "not an option" in nb01.check_why("e").message

@@ -24,7 +24,13 @@ from .errors import UnsafeCheckpointError
 
 
 def save_weights(model: nn.Module, path: str | Path) -> Path:
-    """Save ``model.state_dict()`` to ``path`` as safetensors (parent folders are created)."""
+    """Save ``model.state_dict()`` to ``path`` as safetensors (parent folders are created).
+
+    >>> save_weights(nn.Linear(2, 2), "head.pt")
+    Traceback (most recent call last):
+    ...
+    ValueError: Save weights with the .safetensors extension (got 'head.pt'): ...
+    """
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -38,7 +44,13 @@ def save_weights(model: nn.Module, path: str | Path) -> Path:
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a state dict from safetensors, or from a torch.save file with ``weights_only=True``."""
+    """Read a state dict from safetensors, or from a torch.save file with ``weights_only=True``.
+
+    >>> import tempfile
+    >>> path = save_weights(nn.Linear(2, 3), tempfile.mkdtemp() + "/head.safetensors")
+    >>> {name: tuple(t.shape) for name, t in read_state_dict(path).items()}
+    {'bias': (3,), 'weight': (3, 2)}
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at {path}. Did the notebook that saves it run? "

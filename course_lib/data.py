@@ -183,7 +183,13 @@ def k_per_class(labels, k: int, seed: int = 0, pool=None) -> np.ndarray:
 
 
 def make_loader(dataset: Dataset, batch_size: int = 32, shuffle: bool = False, seed: int = 0) -> DataLoader:
-    """A DataLoader with ``num_workers=0`` (works in notebooks and on Windows) and seeded shuffling."""
+    """A DataLoader with ``num_workers=0`` (works in notebooks and on Windows) and seeded shuffling.
+
+    >>> ds = torch.utils.data.TensorDataset(torch.arange(6))
+    >>> def order(seed): return [b[0].tolist() for b in make_loader(ds, 3, shuffle=True, seed=seed)]
+    >>> order(0) == order(0), sorted(sum(order(0), []))
+    (True, [0, 1, 2, 3, 4, 5])
+    """
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=0,
                       generator=torch_generator(seed) if shuffle else None)
 

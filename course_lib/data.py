@@ -19,6 +19,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
+from skimage.data import lfw_subset
+from sklearn.datasets import load_digits as _sk_load_digits
 from torch.utils.data import DataLoader, Dataset
 
 from .errors import BadImageError, DatasetLayoutError
@@ -94,8 +97,6 @@ def load_faces() -> ArrayImageDataset:
     other photos; they ship inside scikit-image, so this works offline.
     Label 1 is "face", 0 is "non-face".
     """
-    from skimage.data import lfw_subset
-
     images = lfw_subset().astype(np.float32)[:, None]  # (200, 1, 25, 25), already in [0, 1]
     labels = np.r_[np.ones(100, dtype=np.int64), np.zeros(100, dtype=np.int64)]
     return ArrayImageDataset(images, labels, ["non-face", "face"])
@@ -110,8 +111,6 @@ def load_digits(digits: Iterable[int] = range(10), relabel: bool = True) -> Arra
     >>> ds = load_digits(range(5, 10)); ds.classes, int(ds.labels.max())
     (['5', '6', '7', '8', '9'], 4)
     """
-    from sklearn.datasets import load_digits as _sk_load_digits
-
     digits = [int(d) for d in digits]
     if not digits or any(d not in range(10) for d in digits) or len(set(digits)) != len(digits):
         raise ValueError(f"digits must be distinct values in 0..9, got {digits}.")
@@ -198,8 +197,6 @@ def make_loader(dataset: Dataset, batch_size: int = 32, shuffle: bool = False, s
 
 def _read_image(path: Path, image_size: int | None) -> torch.Tensor:
     """Read one image as an RGB float tensor (3, H, W) in [0, 1]; BadImageError if unreadable."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(path) as im:
             im.load()

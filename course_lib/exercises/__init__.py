@@ -16,6 +16,8 @@ True
 from __future__ import annotations
 
 import html
+import inspect
+import textwrap
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -206,7 +208,4 @@ def show_solution(solution: Callable[..., Any]) -> None:
     def solution_double(x):
         return 2 * x
     """
-    import inspect
-    import textwrap
-
     print(textwrap.dedent(inspect.getsource(solution)).rstrip())

@@ -1,6 +1,8 @@
 """Checks for notebook 07's exercises."""
 from __future__ import annotations
 
+import numpy as np
+
 from . import Feedback, Quiz, call_learner_code, is_unanswered
 
 
@@ -42,8 +44,6 @@ check_leep_quiz = LEEP.check
 
 
 def _leep_case(seed: int):
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     theta = rng.dirichlet(np.full(4, 0.5), size=30)          # 30 images, 4 source classes
     y = rng.integers(0, 3, 30)
@@ -53,8 +53,6 @@ def _leep_case(seed: int):
 
 def _leep_variants(theta, y) -> dict[str, float]:
     """The right answer and the usual slips, to name the slip in the feedback."""
-    import numpy as np
-
     joint = np.stack([theta[y == c].sum(0) for c in range(3)]) / len(y)       # P(y, z)
     given_z = joint / joint.sum(0, keepdims=True)                                 # P(y | z)
     given_y = joint / joint.sum(1, keepdims=True)                                 # P(z | y): a slip
@@ -67,8 +65,6 @@ def _leep_variants(theta, y) -> dict[str, float]:
 
 def check_leep(my_leep) -> Feedback:
     """The learner implements LEEP(θ, y) with NumPy; compared with the course's version on random data."""
-    import numpy as np
-
     if is_unanswered(my_leep):
         return Feedback.unanswered("Not answered yet: define `my_leep(theta, y)` and run the cell again.")
     for seed in (0, 1):

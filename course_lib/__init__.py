@@ -1,30 +1,49 @@
 """course_lib: the small, tested helpers behind the notebooks of *Transfer Learning in Practice*.
 
-Importing the package is cheap (no torch import, no file access); each submodule is
-imported on first use::
+Importing the package is cheap (no torch import); each submodule is imported on first use::
 
     >>> import course_lib
     >>> course_lib.__version__
     '0.1.0'
     >>> from course_lib import data, models, training   # heavy imports happen here
 
-Modules, one job each: ``repro`` (seeding), ``paths`` (where files go), ``data``
-(datasets, splits, image folders), ``models`` (backbones, heads, freezing), ``training``
-(fit loop, evaluation, feature caching), ``plots``, ``checkpoints`` (safe save/load),
-``exercises`` (feedback for the notebooks' exercises), ``envcheck`` (notebook 00).
+Modules, one job each (CONTRIBUTING.md says which notebooks use which):
+
+- ``checkpoints``: save and load weights safely (safetensors, ``weights_only=True``)
+- ``compare``: fair A-vs-B comparisons: paired seeds, equal budgets, 95 % interval, verdict
+- ``data``: offline datasets, stratified and k-per-class splits, image folders, ``to_numpy``
+- ``descent``: gradient descent by hand, checked against autograd and ``torch.optim``
+- ``devices``: pick CUDA, MPS or the CPU; move batches there
+- ``envcheck``: the environment check of notebook 00
+- ``errors``: the course's errors, which say what is wrong and how to fix it
+- ``exercises``: feedback for the notebooks' exercises (checks, ``Quiz``, ``show_solution``)
+- ``finetune``: fine-tuning regimes and their experiments
+- ``inspect_model``: forward hooks, feature maps, filters, FLOPs and seconds per image
+- ``layer_transfer``: which layers transfer (copy the first n blocks, frozen or fine-tuned)
+- ``models``: pretrained backbones, preprocessing, heads, freezing, ``evaluating``
+- ``objectives``: softmax, cross-entropy and empirical risk from scratch
+- ``paths``: where the course reads and writes files
+- ``plots``: shared figures, the one mean ± std plot
+- ``pretrain``: the course's own small CNN pretrained on digits 0–4
+- ``repro``: seeding every random number generator
+- ``text``: text datasets, tokenised loaders, mean pooling, sentence embeddings
+- ``training``: the fit loop, evaluation, feature caching, label efficiency, summaries
+- ``transferability``: LogME, LEEP, kNN and linear-probe scores
+- ``widgets``: interactive explorers with a static figure for unattended runs
+
+The list of submodules is read from the package folder, so it cannot fall out of date;
+``tests/test_package.py`` checks that every module imports and is described above.
 """
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {
-    "repro", "paths", "data", "models", "training", "plots", "checkpoints", "exercises",
-    "envcheck", "objectives", "optim", "widgets", "transferability", "text", "errors",
-    "pretrain", "compare", "devices",
-}
+_SUBMODULES = frozenset(module.name for module in pkgutil.iter_modules(__path__)
+                        if not module.name.startswith("_"))
 
 __all__ = sorted(_SUBMODULES) + ["__version__"]
 
@@ -33,3 +52,7 @@ def __getattr__(name: str) -> Any:  # PEP 562: lazy submodules keep `import cour
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'course_lib' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _SUBMODULES)

@@ -18,15 +18,20 @@ import warnings
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .errors import UnsafeCheckpointError
 
 
 def save_weights(model: nn.Module, path: str | Path) -> Path:
-    """Save ``model.state_dict()`` to ``path`` as safetensors (parent folders are created)."""
-    from safetensors.torch import save_file
+    """Save ``model.state_dict()`` to ``path`` as safetensors (parent folders are created).
 
+    >>> save_weights(nn.Linear(2, 2), "head.pt")
+    Traceback (most recent call last):
+    ...
+    ValueError: Save weights with the .safetensors extension (got 'head.pt'): ...
+    """
     path = Path(path)
     if path.suffix != ".safetensors":
         raise ValueError(f"Save weights with the .safetensors extension (got {path.name!r}): "
@@ -38,14 +43,18 @@ def save_weights(model: nn.Module, path: str | Path) -> Path:
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a state dict from safetensors, or from a torch.save file with ``weights_only=True``."""
+    """Read a state dict from safetensors, or from a torch.save file with ``weights_only=True``.
+
+    >>> import tempfile
+    >>> path = save_weights(nn.Linear(2, 3), tempfile.mkdtemp() + "/head.safetensors")
+    >>> {name: tuple(t.shape) for name, t in read_state_dict(path).items()}
+    {'bias': (3,), 'weight': (3, 2)}
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at {path}. Did the notebook that saves it run? "
                                 "See course_lib.paths.output_dir() for where files go.")
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
         return load_file(str(path))
     try:
         with warnings.catch_warnings():  # torch notes pickle protocols it did not write; irrelevant here

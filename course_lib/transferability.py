@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .data import to_numpy as _as_numpy
+
 ArrayLike = np.ndarray
-
-
-def _as_numpy(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
-
 
 
 def _as_float_matrix(features: ArrayLike, what: str = "features") -> np.ndarray:
@@ -245,20 +242,13 @@ def block_features(model, dataset, layer_names: list[str], batch_size: int = 64)
     import torch
     from torch.utils.data import DataLoader
 
-    modules = dict(model.named_modules())
-    missing = [n for n in layer_names if n not in modules]
-    if missing:
-        raise ValueError(f"no sub-module named {missing}; names look like {list(modules)[1:6]}.")
-    store: dict[str, list] = {n: [] for n in layer_names}
-    hooks = [modules[n].register_forward_hook(
-        lambda m, i, o, n=n: store[n].append(o.detach().mean(dim=(2, 3)) if o.ndim == 4 else o.detach()))
-        for n in layer_names]
-    model.eval()
-    try:
-        with torch.no_grad():
-            for x, _ in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0):
-                model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return {n: torch.cat(v).numpy() for n, v in store.items()}
+    from .inspect_model import capture_outputs
+    from .models import evaluating
+
+    def pool(o):
+        return o.mean(dim=(2, 3)) if o.ndim == 4 else o
+
+    with capture_outputs(model, layer_names, pool) as store, evaluating(model):
+        for x, _ in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0):
+            model(x)
+    return {n: _as_numpy(torch.cat(v)) for n, v in store.items()}

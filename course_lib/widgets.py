@@ -6,18 +6,19 @@ ipywidgets controls whose own output area redraws when a control moves.
 """
 from __future__ import annotations
 
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import display
 
+from .descent import OPTIMIZERS, logistic_loss, optimizer_path
 from .objectives import logistic_loss_surface
-from .optim import OPTIMIZERS, logistic_loss, optimizer_path
 
 
 def plot_paths(x: torch.Tensor, y: torch.Tensor, paths: dict, ax=None, w_range=(-6, 6), b_range=(-6, 6),
                title: str | None = None):
     """Contours of the logistic loss over (w, b) with optimisation paths drawn on top."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
         _, ax = plt.subplots(figsize=(5.2, 4.2))
     ws = np.linspace(*w_range, 121)
@@ -40,8 +41,6 @@ def plot_paths(x: torch.Tensor, y: torch.Tensor, paths: dict, ax=None, w_range=(
 
 
 def _figure(x, y, lr: float, steps: int, optimizer: str, theta0):
-    import matplotlib.pyplot as plt
-
     path = optimizer_path(optimizer, x, y, theta0, lr, steps)
     final = float(logistic_loss(path[-1], x.double(), y.double()))
     fig, ax = plt.subplots(figsize=(5.2, 4.2))
@@ -57,10 +56,6 @@ def gd_explorer(x: torch.Tensor, y: torch.Tensor, lr: float = 0.5, steps: int = 
     Draws the static figure for the initial settings, then returns a ``VBox`` (CSS class
     ``gd-explorer``) whose η slider has CSS class ``gd-lr-slider``.
     """
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
     static = _figure(x, y, lr, steps, optimizer, theta0)
     display(static)
     plt.close(static)

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-TESTS_DIR = Path(__file__).resolve().parent
-REPO_DIR = TESTS_DIR.parent
-NETBLOCK_DIR = TESTS_DIR / "_netblock"
+REPO_DIR = Path(__file__).resolve().parent.parent   # the repository: defined here, and only here
+NETBLOCK_DIR = REPO_DIR / "tests" / "_netblock"
 
 # Kernels started by nbval inherit this environment.
 os.environ["COURSE_BLOCK_NETWORK"] = "1"
@@ -33,14 +32,21 @@ if _spec is not None and _spec.loader is not None and (NETBLOCK_DIR / "sitecusto
     _spec.loader.exec_module(_netblock)
 
 
+@pytest.fixture(scope="session")
+def repo_dir() -> Path:
+    """The repository's root folder (this checkout's)."""
+    return REPO_DIR
+
+
+@pytest.fixture(scope="session")
+def netblock_dir() -> Path:
+    """The folder whose ``sitecustomize.py`` blocks the network in every new Python process."""
+    return NETBLOCK_DIR
+
+
 @pytest.fixture(autouse=True)
 def _outputs_in_tmp(tmp_path_factory, monkeypatch, request):
     """Unit tests write into a temporary output folder, never into the learner's outputs/."""
     if request.node.get_closest_marker("real_outputs") is None and not str(request.fspath).endswith(".ipynb"):
         monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path_factory.mktemp("outputs")))
     yield
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "real_outputs: use the real outputs/ folder")
-    config.addinivalue_line("markers", "slow: takes more than a few seconds")

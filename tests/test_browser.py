@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
 BUDGET_SECONDS = 120   # the whole test, JupyterLab start-up included
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NOTEBOOK = "notebooks/03_gradient_descent.ipynb"
@@ -44,11 +43,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def jupyterlab(tmp_path):
+def jupyterlab(tmp_path, repo_dir):
     port, token = _free_port(), secrets.token_hex(16)
     root = tmp_path / "course"                 # a copy: JupyterLab's autosave must not touch the repository
     (root / "notebooks").mkdir(parents=True)
-    shutil.copy(REPO / NOTEBOOK, root / NOTEBOOK)
+    shutil.copy(repo_dir / NOTEBOOK, root / NOTEBOOK)
     settings = tmp_path / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)              # no "get notified about Jupyter news?" pop-up over the page
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')

@@ -20,7 +20,6 @@ import importlib.util
 import json
 import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -28,7 +27,7 @@ from packaging.tags import compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO_DIR as REPO  # the repository path lives in conftest.py
 if "course" not in sys.modules:  # course.py is a script at the repository root, not a package
     _spec = importlib.util.spec_from_file_location("course", REPO / "course.py")
     sys.modules["course"] = importlib.util.module_from_spec(_spec)

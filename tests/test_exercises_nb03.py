@@ -1,6 +1,6 @@
 import torch
 
-from course_lib import data, optim
+from course_lib import data, descent
 from course_lib.exercises import nb03
 
 
@@ -32,8 +32,8 @@ def _curve(lr):
     x = zero_one.images[:, 0, :, 3:5].mean(dim=(1, 2)).double()
     x = (x - x.mean()) / x.std()
     y = zero_one.labels.double()
-    path = optim.optimizer_path("gd", x, y, torch.tensor([-5.0, 5.0]), lr=lr, steps=30)
-    return [float(optim.logistic_loss(t, x, y)) for t in path]
+    path = descent.optimizer_path("gd", x, y, torch.tensor([-5.0, 5.0]), lr=lr, steps=30)
+    return [float(descent.logistic_loss(t, x, y)) for t in path]
 
 
 def test_overshoot_prediction_and_its_solution():

@@ -11,14 +11,6 @@ def test_recommendation():
     assert nb07.check_recommendation(..., scores, {}).status == "unanswered"
 
 
-def test_leep_quiz():
-    assert nb07.check_leep_quiz("a")
-    assert nb07.check_leep_quiz(...).status == "unanswered"
-    for wrong in "bcd":
-        assert not nb07.check_leep_quiz(wrong)
-    assert "not an option" in nb07.check_leep_quiz("e").message
-
-
 def _right_leep(theta, y):
     import numpy as np
 

@@ -23,11 +23,3 @@ def test_frozen_count():
     assert "biases" in nb09.check_frozen_count(1536).message
     assert not nb09.check_frozen_count(3)
     assert nb09.check_frozen_count(...).status == "unanswered"
-
-
-def test_pooling_choice():
-    assert nb09.check_pooling_choice(" B ")
-    assert "[CLS]" in nb09.check_pooling_choice("a").message
-    assert "padding" in nb09.check_pooling_choice("c").message
-    assert "not an option" in nb09.check_pooling_choice("d").message
-    assert nb09.check_pooling_choice(...).status == "unanswered"

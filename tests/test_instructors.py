@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO_DIR as REPO  # the repository path lives in conftest.py
 GUIDE = (REPO / "INSTRUCTORS.md").read_text(encoding="utf-8")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO_DIR as REPO  # the repository path lives in conftest.py
 if "course" not in sys.modules:  # course.py is a script at the repository root, not a package
     _spec = importlib.util.spec_from_file_location("course", REPO / "course.py")
     sys.modules["course"] = importlib.util.module_from_spec(_spec)

@@ -4,11 +4,8 @@ Per-platform pins and their wheels: tests/test_constraints.py.
 """
 import re
 import tomllib
-from pathlib import Path
-
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
 
 
@@ -18,14 +15,14 @@ def _split(requirement: str) -> tuple[str, str]:
     return re.sub(r"[-_.]+", "-", name).lower(), spec.replace(" ", "")
 
 
-def _pyproject() -> dict[str, str]:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+def _pyproject(repo) -> dict[str, str]:
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
     reqs = project["dependencies"] + project["optional-dependencies"]["test"]
     return dict(_split(r) for r in reqs)
 
 
-def _environment() -> dict[str, str]:
-    env = yaml.safe_load((REPO / "environment.yml").read_text())
+def _environment(repo) -> dict[str, str]:
+    env = yaml.safe_load((repo / "environment.yml").read_text())
     deps = {}
     for item in env["dependencies"]:
         entries = item["pip"] if isinstance(item, dict) else [item]
@@ -37,37 +34,37 @@ def _environment() -> dict[str, str]:
     return deps
 
 
-def test_environment_yml_mirrors_pyproject():
-    py, env = _pyproject(), _environment()
+def test_environment_yml_mirrors_pyproject(repo_dir):
+    py, env = _pyproject(repo_dir), _environment(repo_dir)
     assert sorted(set(py) - set(env)) == [], "in pyproject.toml but missing from environment.yml"
     assert sorted(set(env) - set(py)) == [], "in environment.yml but missing from pyproject.toml"
     assert {n: s for n, s in py.items() if env[n] != s} == {}, "version bounds differ"
 
 
-def test_constraints_pin_every_dependency_exactly():
+def test_constraints_pin_every_dependency_exactly(repo_dir):
     pins = {}
-    for line in (REPO / "constraints" / "linux-x86_64.txt").read_text().splitlines():
+    for line in (repo_dir / "constraints" / "linux-x86_64.txt").read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
             name, spec = _split(line)
             pins[name] = spec
     assert all(spec.startswith("==") for spec in pins.values()), "constraints must be exact (==) pins"
-    missing = sorted(set(_pyproject()) - set(pins))
+    missing = sorted(set(_pyproject(repo_dir)) - set(pins))
     assert missing == [], f"not pinned in constraints/linux-x86_64.txt: {missing}"
     assert pins["torch"] == "==2.14.1" and pins["torchvision"] == "==0.29.1"
     assert "course-lib" not in pins
 
 
-def test_binder_installs_course_lib():
-    post_build = (REPO / "postBuild").read_text()
+def test_binder_installs_course_lib(repo_dir):
+    post_build = (repo_dir / "postBuild").read_text()
     assert "pip install" in post_build and "-e ." in post_build
 
 
-def test_readme_and_ci_use_the_same_test_command():
-    readme = (REPO / "README.md").read_text()
-    ci = (REPO / ".ci" / "run").read_text()
+def test_readme_and_ci_use_the_same_test_command(repo_dir):
+    readme = (repo_dir / "README.md").read_text()
+    ci = (repo_dir / ".ci" / "run").read_text()
     assert "./run.sh test" in readme and "./run.sh lab" in readme
     assert re.search(r"^\./run\.sh test\s*$", ci, re.M), ".ci/run must call the README's test command"
-    run_sh = (REPO / "run.sh").read_text()
+    run_sh = (repo_dir / "run.sh").read_text()
     assert re.search(r'^exec "\$\{PYTHON:-python3\}" course\.py "\$@"$', run_sh, re.M), \
         "run.sh must stay a thin wrapper around course.py"

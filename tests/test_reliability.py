@@ -10,7 +10,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -20,19 +19,15 @@ import torch
 from nbclient import NotebookClient
 from torch import nn
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = REPO / "notebooks"
-NETBLOCK = Path(__file__).resolve().parent / "_netblock"
 BLOCKED = "network access blocked by the course's offline test"
 VARIES = re.compile(r"\d+(\.\d+)? ?(s|ms|sec|seconds)\b|\d+%\|.*|0x[0-9a-f]+|/tmp/\S+|\d+(\.\d+)?it/s")
 
 
-def _execute(name: str) -> nbformat.NotebookNode:
-    path = NOTEBOOKS / name
+def _execute(path: Path) -> nbformat.NotebookNode:
     if not path.is_file():
-        pytest.skip(f"{path.relative_to(REPO)} does not exist (yet)")
+        pytest.skip(f"{path.name} does not exist (yet)")
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb
 
 
@@ -50,7 +45,7 @@ def _text_outputs(nb) -> list[str]:
 # --------------------------------------------------------------------------- offline
 
 _PROBE = r"""
-import json, socket, time, urllib.request
+import json, socket, urllib.request
 import sitecustomize
 report = {"sitecustomize": sitecustomize.__file__, "blocked": bool(getattr(socket, "_course_blocked", False))}
 if report["blocked"]:
@@ -59,13 +54,11 @@ if report["blocked"]:
         "https": lambda: urllib.request.urlopen("https://pypi.org/simple/", timeout=10),
         "dns": lambda: socket.getaddrinfo("example.com", 443),
     }.items():
-        start = time.perf_counter()
         try:
             attempt()
             report[name] = "CONNECTED"
         except OSError as exc:
             report[name] = str(exc)
-        report[name + "_seconds"] = time.perf_counter() - start
     server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
     socket.create_connection(server.getsockname(), timeout=5).close()   # loopback stays open
     report["loopback"] = "ok"
@@ -73,9 +66,9 @@ print(json.dumps(report))
 """
 
 
-def _probe(block: bool) -> dict:
+def _probe(block: bool, netblock_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("COURSE_BLOCK_NETWORK", "PYTHONPATH")}
-    env["PYTHONPATH"] = str(NETBLOCK)             # exactly how conftest.py sets up nbval's kernels
+    env["PYTHONPATH"] = str(netblock_dir)            # exactly how conftest.py sets up nbval's kernels
     if block:
         env["COURSE_BLOCK_NETWORK"] = "1"
     proc = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=60, env=env)
@@ -83,34 +76,32 @@ def _probe(block: bool) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_network_block_is_real_in_a_fresh_process_like_a_notebook_kernel():
+def test_network_block_is_real_in_a_fresh_process_like_a_notebook_kernel(netblock_dir):
     """Proves the offline claim means something: a new Python process with the course's variable
-    set (as every nbval kernel is) cannot reach the outside, fails at once, and keeps loopback."""
-    report = _probe(block=True)
-    assert Path(report["sitecustomize"]) == NETBLOCK / "sitecustomize.py", "another sitecustomize.py shadows ours"
+    set (as every nbval kernel is) cannot reach the outside, is refused by the block (not left to
+    time out: the message is the block's), and keeps loopback."""
+    report = _probe(block=True, netblock_dir=netblock_dir)
+    assert Path(report["sitecustomize"]) == netblock_dir / "sitecustomize.py", "another sitecustomize.py shadows ours"
     for name in ("tcp", "https", "dns"):
         assert BLOCKED in report[name], f"{name}: {report[name]}"
-        assert report[name + "_seconds"] < 1.0          # refused, not timed out
     assert "203.0.113.1" in report["tcp"] and "example.com" in report["dns"]   # the message names the address
     assert report["loopback"] == "ok"
 
 
-def test_network_block_is_off_without_the_variable():
+def test_network_block_is_off_without_the_variable(netblock_dir):
     """The control: the block comes from COURSE_BLOCK_NETWORK=1, not from this machine lacking a network."""
-    report = _probe(block=False)
-    assert Path(report["sitecustomize"]) == NETBLOCK / "sitecustomize.py"
+    report = _probe(block=False, netblock_dir=netblock_dir)
+    assert Path(report["sitecustomize"]) == netblock_dir / "sitecustomize.py"
     assert report["blocked"] is False
 
 
 def test_network_is_blocked_in_the_test_process_itself():
-    start = time.perf_counter()
     with pytest.raises(OSError, match=BLOCKED):
         socket.create_connection(("203.0.113.1", 80), timeout=5)
     with pytest.raises(OSError, match=BLOCKED):
         urllib.request.urlopen("https://pypi.org/simple/", timeout=5)
     with socket.socket(socket.AF_INET6) as s, pytest.raises(OSError, match=BLOCKED):
         s.connect_ex(("2001:db8::1", 80, 0, 0))
-    assert time.perf_counter() - start < 1.0
 
 
 # --------------------------------------------------------------------------- reproducible
@@ -138,19 +129,19 @@ def test_same_seed_gives_identical_training_metrics_and_weights():
 
 
 @pytest.mark.slow
-def test_same_seed_gives_identical_notebook_outputs():
+def test_same_seed_gives_identical_notebook_outputs(repo_dir):
     """A whole notebook, run twice in fresh kernels, prints the same text (timings masked)."""
-    first = _text_outputs(_execute("02_objective_functions.ipynb"))
-    second = _text_outputs(_execute("02_objective_functions.ipynb"))
+    first = _text_outputs(_execute(repo_dir / "notebooks" / "02_objective_functions.ipynb"))
+    second = _text_outputs(_execute(repo_dir / "notebooks" / "02_objective_functions.ipynb"))
     assert len(first) >= 5 and first == second
 
 
 @pytest.mark.slow
-def test_restart_and_run_all_twice_in_a_row(tmp_path, monkeypatch):
+def test_restart_and_run_all_twice_in_a_row(tmp_path, monkeypatch, repo_dir):
     """Files a notebook leaves behind (demo folder, cached features) must not break its next run."""
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path))
     for run in (1, 2):
-        nb = _execute("10_your_own_data.ipynb")   # raises CellExecutionError if a cell fails
+        nb = _execute(repo_dir / "notebooks" / "10_your_own_data.ipynb")   # raises CellExecutionError if a cell fails
         errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert errors == [], f"run {run}: {errors}"
     assert (tmp_path / "demo_photos" / "train").is_dir()   # the notebook wrote where it was told to

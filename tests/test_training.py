@@ -8,7 +8,8 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from course_lib import data, models, training
-from course_lib.errors import ClassCountMismatchError
+from course_lib.compare import few_shot_trials
+from course_lib.errors import ClassCountMismatchError, EmptyDataError, NothingToTrainError
 from course_lib.pretrain import SmallCNN
 
 
@@ -113,10 +114,11 @@ def test_bn_eval_keeps_trainable_batchnorm_on_stored_statistics():
 def test_fit_errors_are_clear():
     train_loader, _ = _loaders()
     frozen = models.freeze(nn.Linear(4, 2))
-    with pytest.raises(ValueError, match="Every parameter is frozen"):
+    with pytest.raises(NothingToTrainError, match="Every parameter is frozen.*freeze_all_but_last"):
         training.fit(frozen, train_loader, epochs=1, progress=False)
-    with pytest.raises(ValueError, match="epochs must be at least 1"):
+    with pytest.raises(NothingToTrainError, match="epochs must be at least 1"):
         training.fit(nn.Linear(4, 2), train_loader, epochs=0)
+    assert issubclass(NothingToTrainError, ValueError)      # old `except ValueError` still works
     X = torch.randn(8, 4)
     five_classes = data.make_loader(TensorDataset(X, torch.arange(8) % 5), 8)
     with pytest.raises(ClassCountMismatchError, match="2 outputs but the data has a label 4.*replace_head"):
@@ -124,8 +126,10 @@ def test_fit_errors_are_clear():
     with pytest.raises(ValueError, match="expected \\(batch, classes\\)"):
         training._check_outputs(torch.zeros(8), torch.zeros(8, dtype=torch.long))
     empty = data.make_loader(TensorDataset(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long)), 4)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(EmptyDataError, match="empty"):
         training.evaluate(nn.Linear(4, 2), empty)
+    with pytest.raises(EmptyDataError, match="empty"):
+        training.fit(nn.Linear(4, 2), empty, epochs=1, progress=False)
 
 
 def test_dict_inputs_and_logits_outputs_are_supported():
@@ -197,6 +201,61 @@ def test_label_efficiency_and_summary():
         assert training.label_efficiency({"good": good}, y, ks=(5,), seeds=(0,), scale=scale)[0]["accuracy"] == 1.0
     with pytest.raises(ValueError, match="scale must be"):
         training.label_efficiency({"good": good}, y, scale="minmax")
+
+
+def test_label_efficiency_uses_the_course_few_shot_trials(monkeypatch):
+    """The seed × k loop has one home, course_lib.compare.few_shot_trials."""
+    trials = []
+
+    def recorded(*args, **kwargs):
+        for trial in few_shot_trials(*args, **kwargs):
+            trials.append(trial)
+            yield trial
+
+    monkeypatch.setattr(training, "few_shot_trials", recorded)
+    y = np.repeat([0, 1], 10)
+    rows = training.label_efficiency({"x": np.c_[y, 1 - y]}, y, ks=(1, 3), seeds=(0, 1))
+    assert [(r["seed"], r["k"]) for r in rows] == [(t["seed"], t["k"]) for t in trials]
+    assert len(trials) == 4
+
+
+def _seeded_fit(**kwargs):
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    train_loader, val_loader = _loaders()
+    history = training.fit(model, train_loader, val_loader, epochs=3, lr=0.1, progress=False, **kwargs)
+    return history.to_dict(), model.state_dict()
+
+
+def test_device_cpu_gives_exactly_the_default_results():
+    (h1, w1), (h2, w2) = _seeded_fit(), _seeded_fit(device="cpu")
+    h1.pop("seconds"), h2.pop("seconds")
+    assert h1 == h2 and all(torch.equal(w1[k], w2[k]) for k in w1)
+    X, y = _blobs()
+    model = nn.Linear(4, 2)
+    assert torch.equal(training.predict(model, _loaders()[1])[0], training.predict(model, _loaders()[1], device="cpu")[0])
+    assert training.evaluate(model, _loaders()[1]) == training.evaluate(model, _loaders()[1], device="cpu")
+    ds = TensorDataset(X, y)
+    assert torch.equal(training.extract_features(model, ds)[0], training.extract_features(model, ds, device="cpu")[0])
+    heads = [training.fit_linear_head(X, y, 2, epochs=3, **kw)[0] for kw in ({}, {"device": "cpu"})]
+    assert torch.equal(heads[0].weight, heads[1].weight)
+
+
+def test_fit_moves_every_batch_to_the_device(monkeypatch):
+    moved = []
+    real = training.to_device
+    monkeypatch.setattr(training, "to_device", lambda batch, device: moved.append(device) or real(batch, device))
+    train_loader, val_loader = _loaders()
+    training.fit(nn.Linear(4, 2), train_loader, val_loader, epochs=1, progress=False, device="cpu")
+    assert len(moved) == len(train_loader) + len(val_loader) and set(moved) == {torch.device("cpu")}
+
+
+def test_fit_asks_pick_device_so_course_device_is_honoured(monkeypatch):
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert training.fit(nn.Linear(4, 2), _loaders()[0], epochs=1, progress=False).epochs == 1
+    monkeypatch.setenv("COURSE_DEVICE", "meta")                  # never an available device
+    with pytest.raises(RuntimeError, match="COURSE_DEVICE asks for 'meta'"):
+        training.fit(nn.Linear(4, 2), _loaders()[0], epochs=1, progress=False)
 
 
 def test_history_plot_and_dict():

@@ -2,6 +2,9 @@ import numpy as np
 import pytest
 
 from course_lib import transferability as tr
+from course_lib.data import load_digits
+from course_lib.errors import LayerNotFoundError
+from course_lib.pretrain import SmallCNN
 
 
 def _truncated_reference_evidence(F, y, alpha, beta):
@@ -91,17 +94,11 @@ def test_knn_probe_and_rank_agreement():
 
 
 def test_block_features_pools_each_depth():
-    import torch
-
-    from course_lib.data import load_digits
-    from course_lib.pretrain import SmallCNN
-
     ds = load_digits([0, 1])
     out = tr.block_features(SmallCNN(), ds, ["conv1", "conv3", "fc"])
     assert out["conv1"].shape == (len(ds), 16) and out["conv3"].shape == (len(ds), 64) and out["fc"].shape == (len(ds), 5)
-    with pytest.raises(ValueError, match="no sub-module"):
+    with pytest.raises(LayerNotFoundError, match="No layer named 'nope'"):
         tr.block_features(SmallCNN(), ds, ["nope"])
-    del torch
 
 
 @pytest.mark.parametrize("n,d", [(30, 6), (10, 40)])

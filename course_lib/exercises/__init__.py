@@ -16,6 +16,8 @@ True
 from __future__ import annotations
 
 import html
+import inspect
+import textwrap
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -102,23 +104,95 @@ def call_learner_code(fn: Callable[..., Any], *args: Any, none_ok: bool = False,
     return result, None
 
 
+def call_for_number(fn: Callable[..., Any], *args: Any, name: str) -> tuple[float | None, Feedback | None]:
+    """Call the learner's function ``name`` and read its result as one number.
+
+    Returns ``(value, None)``, or ``(None, feedback)`` when it raised, is unanswered, or did not
+    return a number.
+
+    >>> call_for_number(lambda n: n / 2, 3, name="half")
+    (1.5, None)
+    >>> call_for_number(lambda n: "x", 3, name="half")[1].message
+    "half(3,) returned 'x', not a number."
+    """
+    result, problem = call_learner_code(fn, *args)
+    if problem is not None:
+        return None, problem
+    try:
+        return float(result), None
+    except (TypeError, ValueError):
+        return None, Feedback.incorrect(f"{name}{args} returned {result!r}, not a number.")
+
+
+@dataclass(frozen=True, repr=False)
+class Quiz:
+    """A multiple-choice question: its options, the right letter, and why each wrong one is wrong.
+
+    Print it (or leave it last in a cell) to show the question; call :meth:`check` (or the quiz
+    itself) on the learner's letter. Every wrong option must have its reason.
+
+    >>> quiz = Quiz("parity", "Which number is even?", {"a": "3", "b": "4"}, answer="b",
+    ...             praise="Yes.", reasons={"a": "No: 3 is odd."})
+    >>> print(quiz)
+    Which number is even?
+      a) 3
+      b) 4
+    >>> quiz.check(" A ").message, bool(quiz("b"))
+    ('No: 3 is odd.', True)
+    >>> quiz.check(...).message
+    'Not answered yet: set `parity` to "a" or "b".'
+    """
+
+    variable: str
+    question: str
+    options: dict[str, str]
+    answer: str
+    praise: str
+    reasons: dict[str, str]
+
+    def __post_init__(self) -> None:
+        letters = set(self.options) or {self.answer, *self.reasons}
+        if self.answer not in letters or set(self.reasons) != letters - {self.answer}:
+            raise ValueError(f"Quiz {self.variable!r}: give one reason for every wrong option; options "
+                             f"{sorted(letters)}, answer {self.answer!r}, reasons for {sorted(self.reasons)}.")
+
+    @property
+    def letters(self) -> list[str]:
+        return sorted({self.answer, *self.reasons})
+
+    def check(self, answer: Any) -> Feedback:
+        """Feedback on the learner's letter: praise, the reason it is wrong, or a hint."""
+        *rest, last = [f'"{letter}"' for letter in self.letters]
+        listed = f"{', '.join(rest)} or {last}"
+        if is_unanswered(answer):
+            return Feedback.unanswered(f"Not answered yet: set `{self.variable}` to {listed}.")
+        answer = str(answer).strip().lower()
+        if answer == self.answer:
+            return Feedback.correct(self.praise)
+        if answer in self.reasons:
+            return Feedback.incorrect(self.reasons[answer])
+        return Feedback.incorrect(f"{answer!r} is not an option: {listed}.")
+
+    __call__ = check
+
+    def __str__(self) -> str:
+        return "\n".join([self.question] + [f"  {k}) {text}" for k, text in self.options.items()])
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li><b>{html.escape(k)}</b>) {html.escape(t)}</li>" for k, t in self.options.items())
+        return f"<p>{html.escape(self.question)}</p><ul style='list-style:none'>{items}</ul>"
+
+
 def check_choice(answer: Any, *, variable: str, correct: str, praise: str,
                  reasons: dict[str, str]) -> Feedback:
-    """Multiple choice: ``correct`` is the right letter, ``reasons`` explains each wrong one.
+    """Multiple choice without option texts: a one-off :class:`Quiz`.
 
     >>> check_choice("b", variable="x", correct="a", praise="Yes.", reasons={"b": "No: ..."}).message
     'No: ...'
     """
-    options = sorted({correct, *reasons})
-    listed = ", ".join(f'"{o}"' for o in options[:-1]) + f' or "{options[-1]}"'
-    if is_unanswered(answer):
-        return Feedback.unanswered(f"Not answered yet: set `{variable}` to {listed}.")
-    answer = str(answer).strip().lower()
-    if answer == correct:
-        return Feedback.correct(praise)
-    if answer in reasons:
-        return Feedback.incorrect(reasons[answer])
-    return Feedback.incorrect(f"{answer!r} is not an option: {listed}.")
+    return Quiz(variable, "", {}, correct, praise, reasons).check(answer)
 
 
 def show_solution(solution: Callable[..., Any]) -> None:
@@ -134,7 +208,4 @@ def show_solution(solution: Callable[..., Any]) -> None:
     def solution_double(x):
         return 2 * x
     """
-    import inspect
-    import textwrap
-
     print(textwrap.dedent(inspect.getsource(solution)).rstrip())

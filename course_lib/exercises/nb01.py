@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from . import Feedback, call_learner_code, check_choice, is_unanswered
+from . import Feedback, Quiz, call_learner_code, is_unanswered
 
 
 def check_images_for_budget(images_for_budget) -> Feedback:
@@ -95,25 +95,27 @@ def solution_matching_k(stats, ks=(1, 2, 5, 10, 20)):
     return "never"
 
 
-QUIZ_WHY = {
-    "a": "The pretrained network has seen these exact photos before.",
-    "b": "Its features already separate faces from other things, so a linear classifier needs few examples.",
-    "c": "It has more parameters, and more parameters always means higher accuracy.",
-    "d": "Raw pixels cannot be used by logistic regression.",
-}
-
-
-def check_why(answer) -> Feedback:
-    """Multiple choice: why do pretrained features win with very few labels?"""
-    return check_choice(answer, variable="why", correct="b", praise=(
-        "Yes. Pretraining moved the hard part, learning what to look at, onto a large labelled source "
-        "dataset; your few labels only have to draw a line."), reasons={
+WHY = Quiz(
+    "why", "Why do the pretrained features win so clearly with one or two labels per class?",
+    options={
+        "a": "The pretrained network has seen these exact photos before.",
+        "b": "Its features already separate faces from non-faces, so two labelled points place the line well.",
+        "c": "It has millions of parameters, and a model with more parameters always reaches higher "
+             "accuracy on a small dataset.",
+        "d": "Raw pixels cannot be used by logistic regression.",
+    },
+    answer="b",
+    praise="Yes. Pretraining moved the hard part, learning what to look at, onto a large labelled source "
+           "dataset; your few labels only have to draw a line.",
+    reasons={
         "a": "No: lfw_subset is not part of ImageNet, and nothing was fitted on these photos before the classifier.",
         "c": "No: the classifier on top is the same logistic regression in both cases; only the input features "
              "differ. And more parameters with few labels usually means more overfitting.",
         "d": "No: the pixel model is exactly that, logistic regression on 625 pixel values, and it reaches "
              "high accuracy with enough labels.",
     })
+QUIZ_WHY = WHY.options
+check_why = WHY.check
 
 
 def solution_why():

@@ -1,7 +1,9 @@
 """Checks for notebook 07's exercises."""
 from __future__ import annotations
 
-from . import Feedback, call_learner_code, check_choice, is_unanswered
+import numpy as np
+
+from . import Feedback, Quiz, call_learner_code, is_unanswered
 
 
 def check_recommendation(answer, scores: dict[str, float], accuracies: dict[str, float]) -> Feedback:
@@ -21,28 +23,27 @@ def check_recommendation(answer, scores: dict[str, float], accuracies: dict[str,
     return Feedback.correct(f"Yes, LogME recommends {best!r}, {verdict}.")
 
 
-LEEP_QUIZ = {
-    "a": "LEEP needs the source model's class probabilities, and a truncated backbone has no source classifier",
-    "b": "LEEP only works on text",
-    "c": "LEEP requires the target labels to be the same classes as the source",
-    "d": "LEEP needs a GPU",
-}
-
-
-def check_leep_quiz(answer) -> Feedback:
-    """Multiple choice: why LEEP cannot score a truncated backbone."""
-    return check_choice(answer, variable="why_not_leep", correct="a", praise=(
-        "Right: LEEP reads the source head's softmax over its own classes; features from the middle of a "
-        "network have no such head, so only LogME, kNN and probes can score them."), reasons={
+LEEP = Quiz(
+    "why_not_leep", 'Why can LEEP not score the truncated backbone "Lite0 block 8"?',
+    options={
+        "a": "LEEP needs the source model's class probabilities, and a truncated backbone has no source classifier",
+        "b": "LEEP only works on text",
+        "c": "LEEP requires the target labels to be the same classes as the source",
+        "d": "LEEP needs a GPU",
+    },
+    answer="a",
+    praise="Right: LEEP reads the source head's softmax over its own classes; features from the middle of a "
+           "network have no such head, so only LogME, kNN and probes can score them.",
+    reasons={
         "b": "No: LEEP was introduced for image classifiers; it only needs class probabilities.",
         "c": "No: LEEP learns the mapping P(target class | source class) from the data; the classes can differ.",
         "d": "No: it is a few matrix sums, instantaneous on a CPU.",
     })
+LEEP_QUIZ = LEEP.options
+check_leep_quiz = LEEP.check
 
 
 def _leep_case(seed: int):
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     theta = rng.dirichlet(np.full(4, 0.5), size=30)          # 30 images, 4 source classes
     y = rng.integers(0, 3, 30)
@@ -52,8 +53,6 @@ def _leep_case(seed: int):
 
 def _leep_variants(theta, y) -> dict[str, float]:
     """The right answer and the usual slips, to name the slip in the feedback."""
-    import numpy as np
-
     joint = np.stack([theta[y == c].sum(0) for c in range(3)]) / len(y)       # P(y, z)
     given_z = joint / joint.sum(0, keepdims=True)                                 # P(y | z)
     given_y = joint / joint.sum(1, keepdims=True)                                 # P(z | y): a slip
@@ -66,8 +65,6 @@ def _leep_variants(theta, y) -> dict[str, float]:
 
 def check_leep(my_leep) -> Feedback:
     """The learner implements LEEP(θ, y) with NumPy; compared with the course's version on random data."""
-    import numpy as np
-
     if is_unanswered(my_leep):
         return Feedback.unanswered("Not answered yet: define `my_leep(theta, y)` and run the cell again.")
     for seed in (0, 1):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from . import Feedback, call_learner_code, check_choice, is_unanswered
+from . import Feedback, Quiz, call_learner_code, is_unanswered
 
 
 def check_mean_pool(my_mean_pool) -> Feedback:
@@ -46,17 +46,20 @@ def check_frozen_count(answer, hidden_size: int = 384, num_classes: int = 4) -> 
     return Feedback.incorrect(f"{answer} is not it.", "Only the new Linear(384 -> 4) head is trainable.")
 
 
-def check_pooling_choice(answer) -> Feedback:
-    """Which sentence vector to give a linear head on frozen MiniLM: "a" [CLS], "b" masked mean, "c" plain mean.
-
-    >>> check_pooling_choice("b").status
-    'correct'
-    """
-    return check_choice(
-        answer, variable="pooling_choice", correct="b",
-        praise="Yes: all-MiniLM-L6-v2 was trained so that the masked mean of its token vectors is the sentence "
-               "vector, and the comparison above agrees: mean pooling scored higher than [CLS].",
-        reasons={"a": "Not for this model: its sentence-embedding training used the masked mean, so the [CLS] "
-                      "vector was never trained to summarise the sentence on its own; it scored lower above.",
-                 "c": "Averaging over padding too makes a sentence's vector depend on the other sentences in "
-                      "its batch: use the attention mask."})
+POOLING = Quiz(
+    "pooling_choice", "You keep MiniLM frozen and train only a linear head. Which sentence vector do you give the head?",
+    options={
+        "a": "the [CLS] token's vector",
+        "b": "the mean of the real tokens' vectors (attention mask applied)",
+        "c": "the mean over every position, padding included",
+    },
+    answer="b",
+    praise="Yes: all-MiniLM-L6-v2 was trained so that the masked mean of its token vectors is the sentence "
+           "vector, and the comparison above agrees: mean pooling scored higher than [CLS].",
+    reasons={
+        "a": "Not for this model: its sentence-embedding training used the masked mean, so the [CLS] "
+             "vector was never trained to summarise the sentence on its own; it scored lower above.",
+        "c": "Averaging over padding too makes a sentence's vector depend on the other sentences in "
+             "its batch: use the attention mask.",
+    })
+check_pooling_choice = POOLING.check

@@ -16,6 +16,9 @@ from torch import nn
 
 SOURCE_DIGITS = (0, 1, 2, 3, 4)
 CHECKPOINT_NAME = "digits04_cnn.safetensors"
+# Float sums depend on how they are split across threads, so pretraining runs on one thread:
+# the same weights on every machine, whatever its core count (and about as fast, at this size).
+PRETRAIN_THREADS = 1
 
 
 def _conv(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
@@ -60,13 +63,18 @@ def pretrain_digits_cnn(digits=SOURCE_DIGITS, epochs: int = 15, seed: int = 0, l
     from .repro import seed_everything
     from .training import fit
 
-    seed_everything(seed)
-    data = load_digits(digits)
-    train_idx, val_idx = stratified_split(data.labels, test_size=0.2, seed=seed)
-    model = SmallCNN(num_classes=len(data.classes))
-    history = fit(model, make_loader(data.subset(train_idx), 64, shuffle=True, seed=seed),
-                  make_loader(data.subset(val_idx), 256), epochs=epochs, lr=lr,
-                  progress=progress, desc="pretraining")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(PRETRAIN_THREADS)
+    try:
+        seed_everything(seed)
+        data = load_digits(digits)
+        train_idx, val_idx = stratified_split(data.labels, test_size=0.2, seed=seed)
+        model = SmallCNN(num_classes=len(data.classes))
+        history = fit(model, make_loader(data.subset(train_idx), 64, shuffle=True, seed=seed),
+                      make_loader(data.subset(val_idx), 256), epochs=epochs, lr=lr,
+                      progress=progress, desc="pretraining")
+    finally:
+        torch.set_num_threads(threads)
     return model, history
 
 
@@ -77,18 +85,53 @@ def checkpoint_path() -> Path:
     return output_dir("checkpoints") / CHECKPOINT_NAME
 
 
-def load_or_pretrain_digits_cnn(seed: int = 0) -> SmallCNN:
-    """The digits-0–4 CNN from notebook 04: loaded if saved, else pretrained now and saved.
-
-    So notebooks that build on it run even when notebook 04 has not been run first.
+def recipe_fingerprint(seed: int = 0) -> str:
+    """A hash of everything the pretrained weights depend on: the seed, the library versions
+    and the source of the code that trains them. A saved checkpoint is reused only if it
+    carries the same fingerprint, so a file left in ``outputs/`` by older code, another
+    version of torch or a hand-made run is never mistaken for this recipe's result.
     """
-    from .checkpoints import load_weights, save_weights
+    import hashlib
+    import inspect
+
+    import numpy
+    import sklearn
+
+    from . import data, models, repro, training
+
+    h = hashlib.sha256(f"{seed}|{PRETRAIN_THREADS}|{torch.__version__}|{numpy.__version__}|"
+                       f"{sklearn.__version__}".encode())
+    for module in (data, models, repro, training, inspect.getmodule(SmallCNN)):
+        h.update(inspect.getsource(module).encode())
+    return h.hexdigest()[:16]
+
+
+def load_or_pretrain_digits_cnn(seed: int = 0) -> SmallCNN:
+    """The digits-0–4 CNN from notebook 04: loaded if saved by this recipe, else pretrained now
+    and saved (with its :func:`recipe_fingerprint` in the file's metadata).
+
+    So notebooks that build on it run even when notebook 04 has not been run first, and get
+    the same weights whichever notebook (or test) ran first.
+    """
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from .checkpoints import load_weights
 
     path = checkpoint_path()
+    fingerprint = recipe_fingerprint(seed)
     model = SmallCNN(num_classes=len(SOURCE_DIGITS))
+    stored = None
     if path.is_file():
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                stored = (f.metadata() or {}).get("recipe")
+        except Exception:  # noqa: BLE001 - an unreadable file is replaced, like a stale one
+            stored = None
+    if stored == fingerprint:
         load_weights(model, path)
     else:
         model, _ = pretrain_digits_cnn(seed=seed)
-        save_weights(model, path)
+        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(path), metadata={"recipe": fingerprint})
     return model.eval()

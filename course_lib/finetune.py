@@ -290,7 +290,7 @@ def article_loop(model: nn.Module, train_set, epochs: int = 100, lr: float = 0.0
             loss = criterion(model(inputs), labels)
             loss.backward()
             optimizer.step()
-            total, n, steps = total + float(loss) * len(labels), n + len(labels), steps + 1
+            total, n, steps = total + loss.item() * len(labels), n + len(labels), steps + 1
         losses.append(total / n)
     return {"seconds": time.perf_counter() - start, "steps": steps, "losses": losses}
 

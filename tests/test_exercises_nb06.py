@@ -38,6 +38,16 @@ def test_param_groups():
     assert "two groups" in nb06.check_param_groups(twice, SmallCNN).message
 
 
+def test_solutions_pass_their_checks():
+    assert nb06.check_param_groups(nb06.solution_make_groups, SmallCNN)
+    assert nb06.check_regime(nb06.solution_regime())
+
+
+def test_regime_feedback_does_not_claim_overfitting_as_a_fact():
+    praise = nb06.check_regime("a").message
+    assert "overfits" not in praise and "validation" in praise
+
+
 def test_regime():
     assert nb06.check_regime("a")
     assert nb06.check_regime(...).status == "unanswered"

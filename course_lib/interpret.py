@@ -106,12 +106,12 @@ def worst_mistakes(probabilities: torch.Tensor, labels, classes: Sequence[str], 
                    n: int = 8, only_wrong: bool = False) -> list[Mistake]:
     """The ``n`` photos with the lowest probability on their true class (the highest loss).
 
-    Wrong predictions come first, most confident first; with ``only_wrong=False`` the list is
-    topped up with the least confident correct ones, which are worth a look too.
+    Lowest first. With ``only_wrong=True`` only wrong predictions are kept; otherwise the list
+    also holds the least confident correct ones, which are worth a look too.
 
     >>> probs = torch.tensor([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]])
     >>> [(m.path, m.predicted, round(m.probability, 1)) for m in worst_mistakes(probs, [0, 0, 1], ["a", "b"], ["x", "y", "z"], n=2)]
-    [('z', 'a', 0.6), ('y', 'b', 0.7)]
+    [('y', 'b', 0.7), ('z', 'a', 0.6)]
     """
     probs = torch.as_tensor(probabilities, dtype=torch.float32)
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long)

@@ -130,7 +130,8 @@ def read_photo(path: str | Path, min_side: int | None = None, *, root: str | Pat
         raise BadImageError(f"{where}: no such file (a broken link, or it was moved). "
                             "Check the path.") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise BadImageError(f"{where}: cannot read it as an image ({exc}). The file is corrupt, "
+        reason = str(exc).replace(f"'{path}'", "it").replace(str(path), "it")
+        raise BadImageError(f"{where}: cannot read it as an image ({reason}). The file is corrupt, "
                             "truncated or not an image: replace it, move it out of the folder, or "
                             "load with on_bad='skip' to leave it out with a warning.") from None
 
@@ -368,13 +369,13 @@ def check_folder(root: str | Path, *, read: bool = True, progress: bool | None =
 
 # --------------------------------------------------------------------------- many files
 
-def _progress(items: Sequence, progress: bool | None, desc: str):
+def _progress(items: Sequence, progress: bool | None, desc: str, unit: str = "photo"):
     show = len(items) >= PROGRESS_FROM if progress is None else progress
     if not show:
         return items
     from tqdm.auto import tqdm
 
-    return tqdm(items, desc=desc, unit="photo", leave=False)
+    return tqdm(items, desc=desc, unit=unit, leave=False)
 
 
 class PhotoSet(Dataset):

@@ -18,12 +18,33 @@
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+
 import torch
 from torch import nn
 
 from .devices import pick_device, to_device
 from .models import evaluating
+
+
+@contextlib.contextmanager
+def one_thread_on_cpu(device: torch.device):
+    """Use one CPU thread inside the block (restored after).
+
+    Small layers (a head, one block on 7×7 maps) run faster on one thread: splitting each tiny
+    operation over several threads costs more in synchronisation than it saves, badly so on a
+    busy machine. Big forward passes keep every thread.
+    """
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _batches(n: int, batch_size: int):
@@ -48,8 +69,9 @@ def photo_features(model: nn.Module, photos, *, device: str | torch.device | Non
     feats = []
     try:
         with evaluating(model):
-            for part in _progress(list(_batches(len(photos), batch_size)), progress
-                                  if progress is not None else (len(photos) >= 100), "features"):
+            batches = list(_batches(len(photos), batch_size))
+            show = progress if progress is not None else len(photos) >= 100
+            for part in _progress(batches, show, "features", unit="batch"):
                 x = photos.preprocess.normalise(to_device(photos.images[part], device))
                 feats.append(model(x).flatten(1).float().cpu())
     finally:
@@ -178,22 +200,23 @@ def train_steps(module: nn.Module, x: torch.Tensor, y: torch.Tensor,
                                 for p in _batches(len(val[1]), 256)])
         return float((logits.argmax(1) == val[1]).float().mean())
 
-    for step in range(1, steps + 1):
-        module.train()
-        idx = torch.randint(0, n, (min(batch_size, n),), generator=gen)
-        if views:
-            xb = x[torch.randint(0, x.shape[0], (len(idx),), generator=gen), idx]
-        else:
-            xb = x[idx]
-        optimizer.zero_grad()
-        loss = loss_fn(module(to_device(xb, device)), to_device(y[idx], device))
-        loss.backward()
-        optimizer.step()
-        if step % eval_every == 0 or step == steps:
-            acc = score()
-            if acc > best:
-                best, best_step = acc, step
-                best_state = copy.deepcopy(module.state_dict())
+    with one_thread_on_cpu(device):
+        for step in range(1, steps + 1):
+            module.train()
+            idx = torch.randint(0, n, (min(batch_size, n),), generator=gen)
+            if views:
+                xb = x[torch.randint(0, x.shape[0], (len(idx),), generator=gen), idx]
+            else:
+                xb = x[idx]
+            optimizer.zero_grad()
+            loss = loss_fn(module(to_device(xb, device)), to_device(y[idx], device))
+            loss.backward()
+            optimizer.step()
+            if step % eval_every == 0 or step == steps:
+                acc = score()
+                if acc > best:
+                    best, best_step = acc, step
+                    best_state = copy.deepcopy(module.state_dict())
     if best_state is not None:
         module.load_state_dict(best_state)
     module.to("cpu").eval()

@@ -329,9 +329,10 @@ def scan_folder(root: str | Path) -> FolderScan:
                 else:
                     entries.append((rel, class_dir.name))
             if len(entries) == n_before:
-                scan.problems.append(f"{_relative(class_dir, root)}/: no images in this class folder. "
-                                     "Add photos or remove the folder.")
-            classes.add(class_dir.name)
+                scan.problems.append(f"{_relative(class_dir, root)}/: no images in this class folder "
+                                     "(left out). Add photos or remove the folder.")
+            else:
+                classes.add(class_dir.name)
         scan.files[part] = entries
     scan.classes = sorted(classes)
     if layout == "split":
@@ -448,6 +449,15 @@ def load_photos(root: str | Path, entries: Sequence[tuple[str, str]], classes: S
     return PhotoSet(stacked, labels, classes, paths, root, preprocess)
 
 
+def join(*sets: PhotoSet) -> PhotoSet:
+    """One :class:`PhotoSet` of several (same classes, root and preprocessing), in order."""
+    first = sets[0]
+    if any(s.classes != first.classes or s.preprocess != first.preprocess for s in sets):
+        raise ValueError("Only photo sets with the same classes and preprocessing can be joined.")
+    return PhotoSet(torch.cat([s.images for s in sets]), torch.cat([s.labels for s in sets]), first.classes,
+                    [p for s in sets for p in s.paths], first.root, first.preprocess)
+
+
 def list_photos(paths: Iterable[str | Path]) -> list[Path]:
     """Expand files and folders into photo files (folders searched recursively, hidden skipped).
 
@@ -463,3 +473,25 @@ def list_photos(paths: Iterable[str | Path]) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+def load_folder(root: str | Path, preprocess: Preprocess, *, on_bad: str = "error",
+                progress: bool | None = None) -> PhotoSet:
+    """Every photo of a folder in one :class:`PhotoSet`, unsplit (all parts of a split layout).
+
+    Files that are not photos (a ``.txt``, a ``.heic``) and unreadable photos raise
+    :class:`BadImageError` listing them, one per line; with ``on_bad="skip"`` they are left out
+    (and left where they are) with one warning naming them.
+    """
+    if on_bad not in ("error", "skip"):
+        raise ValueError(f"on_bad must be 'error' or 'skip', got {on_bad!r}.")
+    scan = scan_folder(root)
+    not_photos = [p for p in scan.problems if "/" in p.split(":")[0] and not p.split(":")[0].endswith("/")]
+    if not_photos and on_bad == "error":
+        raise BadImageError("These files are not photos this course can read:\n  " + "\n  ".join(not_photos)
+                            + "\nMove them out of the folder, or load with on_bad='skip'.")
+    if not_photos:
+        warnings.warn(f"Skipped {len(not_photos)} file(s) that are not photos: "
+                      + ", ".join(p.split(":")[0] for p in not_photos), stacklevel=2)
+    entries = [e for part in scan.files.values() for e in part]
+    return load_photos(scan.root, entries, scan.classes, preprocess, on_bad=on_bad, progress=progress)

@@ -242,3 +242,49 @@ def tail_and_head(tail: nn.Module, num_classes: int, n_features: int = 1280, see
     for p in tail.parameters():
         p.requires_grad_(trainable)
     return nn.Sequential(tail, nn.Linear(n_features, num_classes))
+
+
+def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 2, val_fraction: float = 0.25,
+                         lr_head: float = 1e-2, lr_block: float = 1e-3, n_blocks: int = 1,
+                         backbone: str = "efficientnet_lite0", device: str | torch.device | None = None):
+    """Paired comparison: the last block + head trained on augmented views vs the frozen head.
+
+    ``pool`` (train + validation photos) is split afresh for every seed (stratified,
+    ``val_fraction`` for validation); both arms get that seed's split, the same ``budget``
+    (:class:`~course_lib.compare.Budget`: optimizer steps, one fixed learning rate per arm), the
+    same loop (:func:`train_steps`, best validation step kept), and are scored on ``test``.
+    Augmented views (random resized crop + flip) of the pool go through the frozen front once.
+    Returns ``(results, comparison)`` from :func:`~course_lib.compare.run_paired`.
+    """
+    from . import compare
+    from .data import stratified_split
+    from .models import freeze, load_backbone, remove_head
+
+    if budget.lr_grid:
+        raise ValueError("This comparison uses one fixed learning rate per arm: give a Budget without lr_grid.")
+    model = freeze(remove_head(load_backbone(backbone).model))
+    front, tail = split_last_blocks(model, n_blocks)
+    plain = front_activations(front, pool, device=device)
+    test_acts = front_activations(front, test, device=device)
+    augmented = front_activations(front, pool, views=views, seed=0, device=device)
+    with evaluating(tail), one_thread_on_cpu(torch.device("cpu")):
+        pooled, test_pooled = tail(plain), tail(test_acts)
+    y, n_classes = pool.labels, pool.num_classes
+
+    def frozen_head(seed: int, budget) -> "compare.RunResult":
+        fit, val = stratified_split(y, test_size=val_fraction, seed=seed)
+        torch.manual_seed(seed)
+        head, _ = train_steps(nn.Linear(pooled.shape[1], n_classes), pooled[fit], y[fit],
+                              (pooled[val], y[val]), steps=budget.steps, lr=lr_head, seed=seed, device=device)
+        return compare.RunResult(accuracy_of(head, test_pooled, test.labels, device), budget.steps, (), lr_head)
+
+    def last_block(seed: int, budget) -> "compare.RunResult":
+        fit, val = stratified_split(y, test_size=val_fraction, seed=seed)
+        net, _ = train_steps(tail_and_head(tail, n_classes, pooled.shape[1], seed=seed), augmented[:, fit],
+                             y[fit], (plain[val], y[val]), steps=budget.steps, lr=lr_block, seed=seed,
+                             views=True, device=device)
+        return compare.RunResult(accuracy_of(net, test_acts, test.labels, device), budget.steps, (), lr_block)
+
+    name = f"last block{'s' if n_blocks > 1 else ''} + augmentation"
+    results = compare.run_paired({name: last_block, "frozen head": frozen_head}, seeds, budget)
+    return results, compare.compare_results(results, name, "frozen head")

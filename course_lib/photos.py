@@ -188,7 +188,7 @@ class Preprocess:
         if isinstance(photo, (str, Path)):
             image = read_photo(photo, self.image_size, root=root)
         elif isinstance(photo, Image.Image):
-            image = _to_rgb(photo)
+            image = _to_rgb(ImageOps.exif_transpose(photo))  # as read_photo does for files
         else:
             raise TypeError(f"Expected a file path or a PIL image, got {type(photo).__name__}.")
         square = ImageOps.fit(image, (self.image_size, self.image_size),

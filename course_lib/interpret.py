@@ -244,7 +244,10 @@ def cleaner_fallback(cleaner: Cleaner, mistakes: Sequence[Mistake]) -> str:
     """The cleaner's actions for ``mistakes`` as lines of code to copy into a cell (nothing moves)."""
     lines = ["# To fix a photo, copy its line into a cell and run it (nothing has been moved):"]
     for m in mistakes:
-        lines.append(f"cleaner.set_aside({m.path!r})   # or: cleaner.relabel({m.path!r}, {m.predicted!r})")
+        if m.wrong:
+            lines.append(f"cleaner.set_aside({m.path!r})   # or: cleaner.relabel({m.path!r}, {m.predicted!r})")
+        else:
+            lines.append(f"cleaner.set_aside({m.path!r})   # predicted right, with {m.probability:.2f}")
     return "\n".join(lines)
 
 

@@ -244,7 +244,7 @@ def tail_and_head(tail: nn.Module, num_classes: int, n_features: int = 1280, see
     return nn.Sequential(tail, nn.Linear(n_features, num_classes))
 
 
-def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 2, val_fraction: float = 0.25,
+def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 1, val_fraction: float = 0.25,
                          lr_head: float = 1e-2, lr_block: float = 1e-3, n_blocks: int = 1,
                          backbone: str = "efficientnet_lite0", device: str | torch.device | None = None):
     """Paired comparison: the last block + head trained on augmented views vs the frozen head.
@@ -253,7 +253,8 @@ def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 2, val_fract
     ``val_fraction`` for validation); both arms get that seed's split, the same ``budget``
     (:class:`~course_lib.compare.Budget`: optimizer steps, one fixed learning rate per arm), the
     same loop (:func:`train_steps`, best validation step kept), and are scored on ``test``.
-    Augmented views (random resized crop + flip) of the pool go through the frozen front once.
+    The last-block arm trains on each photo as it is plus ``views`` augmented copies (random
+    resized crop + flip), all passed through the frozen front once, before any training.
     Returns ``(results, comparison)`` from :func:`~course_lib.compare.run_paired`.
     """
     from . import compare
@@ -266,7 +267,7 @@ def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 2, val_fract
     front, tail = split_last_blocks(model, n_blocks)
     plain = front_activations(front, pool, device=device)
     test_acts = front_activations(front, test, device=device)
-    augmented = front_activations(front, pool, views=views, seed=0, device=device)
+    augmented = torch.cat([plain[None], front_activations(front, pool, views=views, seed=0, device=device)])
     with evaluating(tail), one_thread_on_cpu(torch.device("cpu")):
         pooled, test_pooled = tail(plain), tail(test_acts)
     y, n_classes = pool.labels, pool.num_classes

@@ -17,15 +17,21 @@ Modules, one job each (CONTRIBUTING.md says which notebooks use which):
 - ``envcheck``: the environment check of notebook 00
 - ``errors``: the course's errors, which say what is wrong and how to fix it
 - ``exercises``: feedback for the notebooks' exercises (checks, ``Quiz``, ``show_solution``)
+- ``export``: save a trained photo classifier (safetensors + JSON) and load it without unpickling
 - ``finetune``: fine-tuning regimes and their experiments
 - ``inspect_model``: forward hooks, feature maps, filters, FLOPs and seconds per image
+- ``interpret``: confusion matrix, per-class precision and recall, worst mistakes, the cleaner
 - ``layer_transfer``: which layers transfer (copy the first n blocks, frozen or fine-tuned)
 - ``models``: pretrained backbones, preprocessing, heads, freezing, ``evaluating``
 - ``objectives``: softmax, cross-entropy and empirical risk from scratch
 - ``paths``: where the course reads and writes files
+- ``photos``: read your own photos the camera's way (EXIF, huge, CMYK, 16-bit, GIF); one preprocessing
 - ``plots``: shared figures, the one mean ± std plot
+- ``predict``: classify photo files with an exported model, from Python or the shell
 - ``pretrain``: the course's own small CNN pretrained on digits 0–4
+- ``recipe``: features on the best device, and the last block fine-tuned, for your photos
 - ``repro``: seeding every random number generator
+- ``splits``: split a photo folder into train / val / test once, and keep the split
 - ``text``: text datasets, tokenised loaders, mean pooling, sentence embeddings
 - ``training``: the fit loop, evaluation, feature caching, label efficiency, summaries
 - ``transferability``: LogME, LEEP, kNN and linear-probe scores

@@ -7,7 +7,6 @@ import sys
 
 import pytest
 
-from course_lib.data import load_image_folder
 
 BLOCKED_URL = "http://203.0.113.1/"   # TEST-NET-3, and the network is blocked anyway
 FETCH_SCRIPTS = {                      # script -> its arguments; {dest} is where files would land
@@ -46,14 +45,21 @@ def test_fetch_script_help_explains_it(script, repo_dir):
 def test_demo_folder_is_deterministic_and_valid(tmp_path, repo_dir, monkeypatch):
     monkeypatch.syspath_prepend(str(repo_dir / "data_scripts"))
     import build_demo_folder
+    from PIL import Image
+
+    from course_lib.photos import read_photo, scan_folder
 
     def digest(folder):
         return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted(folder.rglob("*.png"))}
+                for p in sorted(folder.rglob("*.jpg"))}
 
-    a = build_demo_folder.build(tmp_path / "a", per_class=4, test_per_class=2)
-    b = build_demo_folder.build(tmp_path / "b", per_class=4, test_per_class=2)
-    assert digest(a) == digest(b) and len(digest(a)) == 3 * 6
-    train = load_image_folder(a / "train", image_size=32)
-    assert train.classes == ["brick", "grass", "gravel"] and len(train) == 12
-    assert train.images.shape[1:] == (3, 32, 32)
+    a = build_demo_folder.build(tmp_path / "a", large=False)
+    b = build_demo_folder.build(tmp_path / "b", large=False)
+    assert digest(a) == digest(b) and len(digest(a)) == 200
+    assert len(set(digest(a).values())) == 200                    # 200 different photos
+    scan = scan_folder(a)
+    assert scan.classes == ["face", "not_face"] and scan.count() == 200 and scan.problems == []
+    with Image.open(a / "face" / "face_000.jpg") as raw:        # stored sideways, with EXIF
+        assert raw.size == (133, 100) and raw.getexif()[0x0112] == 6
+    assert read_photo(a / "face" / "face_000.jpg").size == (100, 133)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]      # no half-built folder left

@@ -1,28 +1,51 @@
-"""Checks for notebook 10's exercises."""
+"""Checks and model solutions for notebook 10's exercises.
+
+A notebook never runs a ``solution_*`` function; the learner prints one with
+``show_solution(nb10.solution_...)`` when they want it. The tests run them.
+"""
 from __future__ import annotations
 
-from . import Feedback, check_choice, is_unanswered
+import contextlib
+from typing import Any, Callable
 
+import numpy as np
+
+from . import Feedback, call_learner_code, check_choice, is_unanswered
+
+
+# --------------------------------------------------------------------------- exercise 1
 
 def check_skipped_load(dataset, expected_images: int, expected_classes: list[str]) -> Feedback:
-    """The learner loads the messy folder with on_bad="skip" and passes the resulting dataset."""
+    """The learner reads the messy folder with unreadable files skipped and passes the result."""
     if is_unanswered(dataset):
-        return Feedback.unanswered("Not answered yet: set `clean` to the dataset load_image_folder returns.",
-                                   'Pass on_bad="skip" so unreadable files are skipped with a warning.')
+        return Feedback.unanswered("Not answered yet: set `clean` to what photos.load_folder returns.",
+                                   'Pass on_bad="skip" so unreadable files are left out with a warning.')
     if not hasattr(dataset, "classes") or not hasattr(dataset, "images"):
-        return Feedback.incorrect(f"Expected the dataset returned by load_image_folder, got {type(dataset).__name__}.")
+        return Feedback.incorrect(f"Expected the PhotoSet that photos.load_folder returns, got "
+                                  f"{type(dataset).__name__}.")
     if list(dataset.classes) != list(expected_classes):
         return Feedback.incorrect(f"Classes are {dataset.classes}, expected {expected_classes}.",
                                   "Load the folder that has one sub-folder per class.")
     if len(dataset) != expected_images:
-        return Feedback.incorrect(f"{len(dataset)} images loaded, expected {expected_images}.",
-                                  "Skip the bad files, keep every readable image (grey, RGBA and palette ones too).")
-    return Feedback.correct(f"Right: {len(dataset)} readable images kept, the bad files skipped and named in warnings.")
+        return Feedback.incorrect(f"{len(dataset)} photos loaded, expected {expected_images}.",
+                                  "Skip the bad files, keep every readable photo (grey, CMYK, 16-bit, "
+                                  "palette and animated ones too).")
+    return Feedback.correct(f"Right: {len(dataset)} readable photos kept; the unreadable ones were named "
+                            "in a warning and left where they are.")
 
+
+def solution_skipped_load(messy):
+    from course_lib import photos
+
+    clean = photos.load_folder(messy, photos.Preprocess(32), on_bad="skip")
+    return clean
+
+
+# --------------------------------------------------------------------------- exercise 2
 
 POOR_ACCURACY_QUIZ = {
     "a": "switch to a bigger pretrained model straight away",
-    "b": "look at the misclassified validation images and at the labels and preprocessing first",
+    "b": "look at the worst validation photos, their labels and the preprocessing first",
     "c": "train for many more epochs",
     "d": "remove the validation set so there is more training data",
 }
@@ -31,10 +54,79 @@ POOR_ACCURACY_QUIZ = {
 def check_first_step(answer) -> Feedback:
     """Multiple choice: validation accuracy is poor; what to do first."""
     return check_choice(answer, variable="first_step", correct="b", praise=(
-        "Yes: most poor results are data problems (mislabelled or ambiguous images, wrong preprocessing, "
+        "Yes: most poor results are data problems (mislabelled or ambiguous photos, wrong preprocessing, "
         "leakage or a domain gap). Looking costs minutes."), reasons={
         "a": "Maybe later; but a bigger model does not fix wrong labels, a wrong normalisation, or a class "
              "imbalance, and it costs much more. Look first.",
-        "c": "With a validation set and early stopping, more epochs mostly means more overfitting.",
+        "c": "With a validation set keeping the best step, more steps mostly means more overfitting.",
         "d": "Then you could no longer tell whether anything you change helps.",
     })
+
+
+def solution_first_step():
+    first_step = "b"   # look at the worst validation photos (and labels, preprocessing) first
+    return first_step
+
+
+# --------------------------------------------------------------------------- exercise 3
+
+_CASES = [
+    (np.array([[8, 2], [1, 9]]), ["cat", "dog"]),
+    (np.array([[5, 0, 5], [1, 3, 0], [2, 2, 6]]), ["a", "b", "c"]),
+    (np.array([[0, 4], [0, 6]]), ["x", "y"]),
+]
+
+
+@contextlib.contextmanager
+def _without_library_metrics():
+    """While the learner's function runs, the course's own metrics refuse to help."""
+    from course_lib import interpret
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("compute it from the matrix yourself, without course_lib.interpret")
+
+    saved = {name: getattr(interpret, name) for name in ("per_class_metrics", "report")}
+    for name in saved:
+        setattr(interpret, name, refuse)
+    try:
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(interpret, name, fn)
+
+
+def check_recall(recall_of: Callable[[Any, int], float]) -> Feedback:
+    """The learner's ``recall_of(cm, i)``: of the photos of class ``i``, the share found."""
+    if is_unanswered(recall_of):
+        return Feedback.unanswered("Not answered yet: define `recall_of(cm, i)`.",
+                                   "Rows of cm are true classes, columns predicted classes.")
+    for cm, classes in _CASES:
+        for i in range(len(classes)):
+            with _without_library_metrics():
+                value, problem = call_learner_code(recall_of, cm.copy(), i)
+            if problem is not None:
+                return problem
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                return Feedback.incorrect(f"recall_of returned {value!r}, not a number.")
+            expected = cm[i, i] / cm[i].sum()
+            precision = cm[i, i] / cm[:, i].sum() if cm[:, i].sum() else float("nan")
+            if np.isclose(value, expected):
+                continue
+            if np.isclose(value, precision):
+                return Feedback.incorrect(
+                    f"For class {i} of {cm.tolist()} you returned {value:.3f}: that is its precision "
+                    "(divided by the column: the photos *predicted* as the class).",
+                    "Recall divides by the row sum: all photos that truly are the class.")
+            return Feedback.incorrect(f"For class {i} of {cm.tolist()} you returned {value:.3f}, "
+                                      f"expected {expected:.3f}.",
+                                      "Recall = cm[i, i] / (number of photos whose true class is i).")
+    return Feedback.correct("Right: recall is the diagonal count over the row sum. A class with high "
+                            "precision but low recall is one the model rarely dares to predict.")
+
+
+def solution_recall_of():
+    def recall_of(cm, i):
+        return cm[i, i] / cm[i].sum()     # row i: every photo whose true class is i
+    return recall_of

@@ -1,0 +1,302 @@
+"""See what a classifier gets wrong, and fix the data it learned from, without losing a photo.
+
+- :func:`confusion_matrix`, :func:`per_class_metrics`, :func:`report`: the numbers;
+- :func:`worst_mistakes` and :func:`plot_worst`: the validation photos the model is most
+  confidently wrong about (the highest loss first), with their probabilities;
+- :class:`Cleaner`: set a photo aside (moved to ``<your folder>/_set_aside/``, never deleted) or
+  relabel it (moved to another class folder); :func:`cleaner_widget` puts buttons on the worst
+  photos, and :func:`cleaner_fallback` prints the same actions as lines of code when widgets
+  are not available.
+
+>>> cm = confusion_matrix([0, 0, 1, 1, 1], [0, 1, 1, 1, 0], 2); cm
+array([[1, 1],
+       [1, 2]])
+>>> print(report(cm, ["cat", "dog"]))
+class  precision  recall  photos
+cat        0.500   0.500       2
+dog        0.667   0.667       3
+accuracy 0.600 on 5 photos
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .photos import SET_ASIDE
+
+
+def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
+    """``cm[i, j]`` = how many photos of true class ``i`` were predicted as class ``j``."""
+    y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    p = np.asarray(predictions, dtype=np.int64).reshape(-1)
+    if len(y) != len(p):
+        raise ValueError(f"{len(y)} labels but {len(p)} predictions; they must match.")
+    return np.bincount(y * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def per_class_metrics(cm: np.ndarray, classes: Sequence[str]) -> list[dict]:
+    """Precision (of the photos predicted as the class, the share right), recall (of the
+    photos of the class, the share found) and support, per class. An undefined ratio is NaN.
+
+    >>> per_class_metrics(np.array([[3, 1], [0, 0]]), ["a", "b"])[1]["precision"]
+    0.0
+    """
+    cm = np.asarray(cm)
+    rows = []
+    for i, name in enumerate(classes):
+        predicted, actual = cm[:, i].sum(), cm[i].sum()
+        rows.append({"class": name, "precision": float(cm[i, i] / predicted) if predicted else float("nan"),
+                     "recall": float(cm[i, i] / actual) if actual else float("nan"), "support": int(actual)})
+    return rows
+
+
+def report(cm: np.ndarray, classes: Sequence[str]) -> str:
+    """Per-class precision and recall, and the accuracy, as text."""
+    width = max(5, *(len(c) for c in classes))
+    lines = [f"{'class':<{width}}  precision  recall  photos"]
+    for row in per_class_metrics(cm, classes):
+        lines.append(f"{row['class']:<{width}}  {row['precision']:>9.3f}  {row['recall']:>6.3f}  {row['support']:>6d}")
+    total = int(np.asarray(cm).sum())
+    acc = float(np.trace(cm) / total) if total else float("nan")
+    lines.append(f"accuracy {acc:.3f} on {total} photos")
+    return "\n".join(lines)
+
+
+def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for an accuracy of ``correct`` out of ``total`` photos.
+
+    On a test set of 40 photos, 40/40 correct still leaves the true accuracy anywhere above
+    about 0.91: small test sets give wide intervals, so say so next to the number.
+
+    >>> [round(v, 3) for v in accuracy_interval(40, 40)]
+    [0.912, 1.0]
+    """
+    from scipy import stats
+
+    if total <= 0:
+        raise ValueError("An accuracy needs at least one photo.")
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    p = correct / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
+
+
+def plot_confusion(cm: np.ndarray, classes: Sequence[str], ax=None, title: str = "Confusion matrix (validation)"):
+    """The confusion matrix as a labelled heat map with the counts written in."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 * len(classes) + 2, 1.0 * len(classes) + 1.6))
+    ax.imshow(cm, cmap="Blues")
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, int(cm[i, j]), ha="center", va="center",
+                    color="white" if cm[i, j] > cm.max() / 2 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    return ax
+
+
+@dataclass
+class Mistake:
+    """One photo with what the model said about it."""
+
+    index: int
+    path: str
+    true: str
+    predicted: str
+    probability: float   # of the predicted class
+    p_true: float        # of the true class
+
+    @property
+    def wrong(self) -> bool:
+        return self.true != self.predicted
+
+
+def worst_mistakes(probabilities: torch.Tensor, labels, classes: Sequence[str], paths: Sequence[str],
+                   n: int = 8, only_wrong: bool = False) -> list[Mistake]:
+    """The ``n`` photos with the lowest probability on their true class (the highest loss).
+
+    Lowest first. With ``only_wrong=True`` only wrong predictions are kept; otherwise the list
+    also holds the least confident correct ones, which are worth a look too.
+
+    >>> probs = torch.tensor([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]])
+    >>> [(m.path, m.predicted, round(m.probability, 1)) for m in worst_mistakes(probs, [0, 0, 1], ["a", "b"], ["x", "y", "z"], n=2)]
+    [('y', 'b', 0.7), ('z', 'a', 0.6)]
+    """
+    probs = torch.as_tensor(probabilities, dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    p_true = probs[torch.arange(len(y)), y]
+    order = torch.argsort(p_true, stable=True).tolist()
+    out = []
+    for i in order:
+        pred = int(probs[i].argmax())
+        m = Mistake(i, paths[i], classes[int(y[i])], classes[pred], float(probs[i, pred]), float(p_true[i]))
+        if m.wrong or not only_wrong:
+            out.append(m)
+    return out[:n]
+
+
+def plot_worst(mistakes: Sequence[Mistake], images: torch.Tensor, ncols: int = 4,
+               title: str = "Worst validation photos (lowest probability on the true class)"):
+    """A grid of the photos in ``mistakes`` (``images`` indexed by ``Mistake.index``, uint8)."""
+    import matplotlib.pyplot as plt
+
+    if not mistakes:
+        print("Nothing to show: no photos given.")
+        return None
+    ncols = min(ncols, len(mistakes))
+    nrows = int(np.ceil(len(mistakes) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.3 * ncols, 2.6 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, m in zip(axes.flat, mistakes):
+        ax.imshow(images[m.index].permute(1, 2, 0).numpy())
+        colour = "firebrick" if m.wrong else "darkgreen"
+        ax.set_title(f"true {m.true}\npred {m.predicted} ({m.probability:.2f})\n{_short(m.path)}",
+                     fontsize=7, color=colour)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _short(path: str, n: int = 26) -> str:
+    return path if len(path) <= n else "…" + path[-(n - 1):]
+
+
+# --------------------------------------------------------------------------- cleaning
+
+@dataclass
+class Cleaner:
+    """Move photos of a folder: set one aside, or relabel it. Never deletes anything.
+
+    Set-aside photos go to ``root/_set_aside/<their relative path>`` (the folder scan skips it,
+    and you can move them back by hand); relabelled photos move to the other class's folder
+    (in the same ``train/``, ``val/`` or ``test/`` part for a split layout). A name already taken
+    gets a numbered suffix. If a :class:`~course_lib.splits.FolderSplit` is given, its saved
+    split is updated, so the photo keeps its part. ``log`` lists every move.
+    """
+
+    root: Path
+    split: object | None = None
+    log: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+
+    def _free(self, target: Path) -> Path:
+        stem, suffix, i = target.stem, target.suffix, 1
+        while target.exists():
+            target = target.with_name(f"{stem}_{i}{suffix}")
+            i += 1
+        return target
+
+    def _check(self, rel: str) -> Path:
+        source = self.root / rel
+        if not source.is_file():
+            raise FileNotFoundError(f"{rel} is not a file under {self.root} (already moved?).")
+        return source
+
+    def set_aside(self, rel: str) -> Path:
+        """Move ``root/rel`` to ``root/_set_aside/rel``; return the new location."""
+        source = self._check(rel)
+        target = self._free(self.root / SET_ASIDE / rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(source), str(target))
+        self.log.append(f"set aside {rel} -> {target.relative_to(self.root).as_posix()}")
+        if self.split is not None:
+            self.split.move(rel, None)
+        return target
+
+    def relabel(self, rel: str, new_class: str) -> Path:
+        """Move ``root/rel`` into the folder of ``new_class``; return the new location."""
+        source = self._check(rel)
+        parts = Path(rel).parts
+        is_split = len(parts) >= 3 and parts[0] in ("train", "val", "valid", "validation", "test")
+        class_at = 1 if is_split else 0
+        if parts[class_at] == new_class:
+            return source
+        classes = getattr(self.split, "classes", None)
+        if classes is not None and new_class not in classes:
+            raise ValueError(f"{new_class!r} is not one of the classes {classes}.")
+        new_parts = list(parts)
+        new_parts[class_at] = new_class
+        target = self._free(self.root.joinpath(*new_parts))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(source), str(target))
+        new_rel = target.relative_to(self.root).as_posix()
+        self.log.append(f"relabelled {rel} -> {new_rel}")
+        if self.split is not None:
+            self.split.move(rel, new_rel, new_class)
+        return target
+
+
+def cleaner_fallback(cleaner: Cleaner, mistakes: Sequence[Mistake]) -> str:
+    """The cleaner's actions for ``mistakes`` as lines of code to copy into a cell (nothing moves)."""
+    lines = ["# To fix a photo, copy its line into a cell and run it (nothing has been moved):"]
+    for m in mistakes:
+        if m.wrong:
+            lines.append(f"cleaner.set_aside({m.path!r})   # or: cleaner.relabel({m.path!r}, {m.predicted!r})")
+        else:
+            lines.append(f"cleaner.set_aside({m.path!r})   # predicted right, with {m.probability:.2f}")
+    return "\n".join(lines)
+
+
+def cleaner_widget(cleaner: Cleaner, mistakes: Sequence[Mistake], images: torch.Tensor, classes: Sequence[str]):
+    """Buttons on each photo of ``mistakes``: keep, set aside, or relabel; "Apply" moves the files.
+
+    Returns an ``ipywidgets.VBox``. Without ipywidgets, prints :func:`cleaner_fallback` instead
+    and returns ``None``.
+    """
+    try:
+        import ipywidgets as widgets
+    except ImportError:  # pragma: no cover - ipywidgets is a course dependency
+        print(cleaner_fallback(cleaner, mistakes))
+        return None
+    import io
+
+    from PIL import Image
+
+    options = ["keep", "set aside"] + [f"relabel: {c}" for c in classes]
+    rows, choices = [], []
+    for m in mistakes:
+        buffer = io.BytesIO()
+        Image.fromarray(images[m.index].permute(1, 2, 0).numpy()).save(buffer, format="PNG")
+        picture = widgets.Image(value=buffer.getvalue(), format="png", width=120, height=120)
+        choice = widgets.Dropdown(options=options, value="keep", layout=widgets.Layout(width="150px"))
+        label = widgets.HTML(f"<small>{m.path}<br>true <b>{m.true}</b>, predicted <b>{m.predicted}</b> "
+                             f"({m.probability:.2f})</small>")
+        choices.append((m, choice))
+        rows.append(widgets.VBox([picture, label, choice]))
+    status = widgets.HTML("")
+    apply = widgets.Button(description="Apply", button_style="warning",
+                           tooltip="Move the photos as chosen (nothing is deleted)")
+
+    def on_apply(_=None):
+        done = []
+        for m, choice in choices:
+            if choice.value == "set aside":
+                cleaner.set_aside(m.path)
+            elif choice.value.startswith("relabel: "):
+                cleaner.relabel(m.path, choice.value.split(": ", 1)[1])
+            else:
+                continue
+            done.append(m.path)
+            choice.disabled = True
+        status.value = f"Moved {len(done)} photo(s). Re-run the notebook from the split to retrain."
+
+    apply.on_click(on_apply)
+    box = widgets.VBox([widgets.GridBox(rows, layout=widgets.Layout(
+        grid_template_columns="repeat(4, 170px)")), widgets.HBox([apply, status])])
+    box.add_class("photo-cleaner")
+    box.apply = on_apply  # for tests and scripted use
+    return box

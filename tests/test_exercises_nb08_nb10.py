@@ -38,3 +38,7 @@ def test_nb10_checks():
     for wrong in "acd":
         assert not nb10.check_first_step(wrong)
     assert "not an option" in nb10.check_first_step("x").message
+
+
+def test_nb08_solution_passes_its_check():
+    assert nb08.check_transfer_gap(nb08.solution_transfer_gap)

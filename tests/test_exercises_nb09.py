@@ -31,3 +31,8 @@ def test_pooling_choice():
     assert "padding" in nb09.check_pooling_choice("c").message
     assert "not an option" in nb09.check_pooling_choice("d").message
     assert nb09.check_pooling_choice(...).status == "unanswered"
+
+
+def test_solutions_pass_their_checks():
+    assert nb09.check_mean_pool(nb09.solution_mean_pool)
+    assert nb09.check_frozen_count(nb09.solution_frozen_count())

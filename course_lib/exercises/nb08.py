@@ -44,3 +44,11 @@ def check_remedy(answer) -> Feedback:
         "c": "More epochs cannot fix features that do not separate the target classes; the head is already at its best.",
         "d": "Frozen layers have no learning rate: they are not updated at all. Unfreeze them first.",
     })
+
+
+# --------------------------------------------------------------------------- model solutions
+# Shown on request with course_lib.exercises.show_solution(...); never run by the notebook.
+
+def solution_transfer_gap(acc_with_source, acc_without_source):
+    """Exercise 1: R_T(with source) − R_T(without), with risk = 1 − accuracy."""
+    return (1 - acc_with_source) - (1 - acc_without_source)

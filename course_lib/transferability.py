@@ -326,7 +326,8 @@ def finetune_tail(make_tail, inputs, labels, split: dict, budget, *, seed: int =
     ``split`` holds index arrays ``"train"``, ``"val"`` and ``"test"`` (from
     :func:`course_lib.compare.few_shot_trials`). For each learning rate of ``budget.lr_grid``
     (AdamW, ``budget.steps`` steps, linear warm-up over the first 10 % then linear decay; the new
-    head learns ``head_lr_factor`` times faster than the copied block) the
+    head learns ``head_lr_factor`` times faster than the copied block; BatchNorm layers keep their
+    stored statistics, their scale and shift still train) the
     weights with the best validation accuracy are kept; the rate whose best validation accuracy
     is highest is chosen, and only then is the test part scored. With an empty ``"val"`` and a
     one-rate grid the last weights are scored (no selection). Returns a
@@ -387,6 +388,9 @@ def finetune_tail(make_tail, inputs, labels, split: dict, budget, *, seed: int =
                 if steps >= budget.steps:
                     break
                 model.train()
+                for m in model.modules():           # BatchNorm keeps its stored statistics: batches
+                    if isinstance(m, nn.modules.batchnorm._BatchNorm):   # of 16 estimate them badly
+                        m.eval()
                 batch = order[i:i + batch_size]
                 optimizer.zero_grad()
                 nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()

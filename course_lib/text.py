@@ -214,6 +214,7 @@ def budgeted_fit(forward, parameter_groups: list[dict], labels, split: dict, bud
         raise ValueError("budgeted_fit selects weights on validation: carve a validation part "
                          "(compare.few_shot_trials(..., val_per_class=...)).")
     groups = [dict(g, params=list(g["params"])) for g in parameter_groups]
+    peak_lr = max(float(g["lr"]) for g in groups)      # the schedule changes g["lr"] as it runs
     seed_everything(seed)
     optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
     warm = max(1, int(round(warmup * budget.steps)))
@@ -259,7 +260,7 @@ def budgeted_fit(forward, parameter_groups: list[dict], labels, split: dict, bud
     correct = accuracy(test)
     del optimizer
     return RunResult(score=float(correct.float().mean()), steps=steps, lr_grid=budget.lr_grid,
-                     lr=max(g["lr"] for g in groups), extra={"val": best_val})
+                     lr=peak_lr, extra={"val": best_val})
 
 
 def head_only_run(embeddings, labels, split: dict, budget, *, head_lr: float = 1e-3, seed: int = 0):

@@ -2,7 +2,9 @@
 
 Copy the first ``n`` convolution blocks of a network trained on a source task into a fresh
 network, keep them frozen or let them fine-tune, train the rest on the target task, and plot
-target accuracy against ``n``.
+target accuracy against ``n``. The self-transfer control ("selffer", BnB) copies blocks from a
+network trained on the target itself, separating "the blocks are specific to the source task"
+from "the blocks were split from the layers they co-adapted with".
 
 >>> from course_lib.pretrain import SmallCNN
 >>> model = transfer_first_n(SmallCNN(), n=2, frozen=True, num_classes=5)
@@ -15,7 +17,8 @@ import copy
 from typing import Any, Sequence
 
 
-from . import data, models
+from . import models
+from .compare import Budget
 from .pretrain import SmallCNN
 from .repro import seed_everything
 
@@ -38,60 +41,119 @@ def transfer_first_n(source: SmallCNN, n: int, frozen: bool, num_classes: int) -
     return model
 
 
+def _steps_per_epoch(n: int, batch_size: int) -> int:
+    return -(-int(n) // int(batch_size))
+
+
 def layer_transfer_experiment(source: SmallCNN, target, ks: Sequence[int] = (5,), seeds: Sequence[int] = (0, 1, 2),
-                              epochs: int = 30, lr: float = 3e-3) -> list[dict[str, Any]]:
+                              budget: Budget | None = None, lr: float = 3e-3, batch_size: int = 16,
+                              selffer: bool = True, progress: bool = False) -> list[dict[str, Any]]:
     """Target test accuracy for n = 0..3 copied blocks, frozen and fine-tuned, over ``seeds``.
 
-    Returns rows ``{"n", "mode", "k", "seed", "accuracy"}``; ``n = 0`` is training from scratch.
+    The trials come from :func:`course_lib.compare.few_shot_trials` (seed ``s`` gives every arm
+    the same training and test images). Every run gets the same :class:`~course_lib.compare.Budget`
+    (Adam at ``lr``, whole epochs, at most ``budget.steps`` optimizer steps; checked).
+
+    Arms, in the notation of Yosinski et al. (2014): ``"scratch"`` (n = 0), ``"AnB"`` (first n
+    blocks from the source network, ``mode`` frozen or fine-tuned) and, with ``selffer=True``,
+    the control ``"BnB"``: the first n blocks of the *scratch network of the same trial* (a
+    network trained on the target's own training images), frozen, the rest re-initialised and
+    retrained. A drop for BnB means the copied blocks lose by being split from the layers they
+    were trained with (co-adaptation), not by coming from another task.
+
+    Returns rows ``{"arm", "n", "mode", "k", "seed", "accuracy", "trainable", "steps"}``.
     """
+    from .compare import check_budget, few_shot_trials, RunResult
     from .finetune import train_and_test
 
+    budget = budget or Budget(steps=60)
+    trials = list(few_shot_trials(target.labels, ks, seeds))
+    if progress:
+        from tqdm.auto import tqdm
+
+        trials = tqdm(trials, desc="layer transfer (trials)")
     rows = []
-    for seed in seeds:
-        pool, test_idx = data.stratified_split(target.labels, test_size=0.5, seed=seed)
-        test_set = target.subset(test_idx)
-        for k in ks:
-            train_set = target.subset(data.k_per_class(target.labels, k, seed=seed, pool=pool))
-            for n in range(len(BLOCKS) + 1):
-                for mode in ("frozen", "fine-tuned"):
-                    if n == 0 and mode == "frozen":
-                        continue  # nothing copied: the same as fine-tuned n = 0
-                    seed_everything(seed)
-                    model = transfer_first_n(source, n, frozen=(mode == "frozen"), num_classes=target.num_classes)
-                    result = train_and_test(model, train_set, test_set, epochs=epochs, lr=lr, batch_size=16, seed=seed)
-                    rows.append({"n": n, "mode": mode, "k": int(k), "seed": int(seed), "accuracy": result["accuracy"]})
+    for trial in trials:
+        seed, k = trial["seed"], trial["k"]
+        train_set, test_set = target.subset(trial["train"]), target.subset(trial["test"])
+        per_epoch = _steps_per_epoch(len(trial["train"]), batch_size)
+        epochs = max(1, budget.steps // per_epoch)
+
+        def run(arm: str, n: int, mode: str, src: SmallCNN | None) -> SmallCNN:
+            seed_everything(seed)
+            model = (SmallCNN(num_classes=target.num_classes, width=source.conv1[0].out_channels)
+                     if src is None else transfer_first_n(src, n, frozen=(mode == "frozen"),
+                                                          num_classes=target.num_classes))
+            trainable = models.count_parameters(model)["trainable"]
+            result = train_and_test(model, train_set, test_set, epochs=epochs, lr=lr,
+                                    batch_size=batch_size, seed=seed)
+            steps = result["epochs"] * per_epoch
+            check_budget(f"{arm} n={n} {mode}", RunResult(result["accuracy"], steps), budget)
+            rows.append({"arm": arm, "n": n, "mode": mode, "k": int(k), "seed": int(seed),
+                         "accuracy": result["accuracy"], "trainable": trainable, "steps": steps})
+            return model
+
+        scratch = run("scratch", 0, "fine-tuned", None)
+        for n in range(1, len(BLOCKS) + 1):
+            for mode in ("frozen", "fine-tuned"):
+                run("AnB", n, mode, source)
+            if selffer:
+                run("BnB", n, "frozen", scratch)
     return rows
 
 
-def summarise_layers(rows: list[dict[str, Any]]) -> dict[tuple[int, str], tuple[float, float]]:
-    """``{(n, mode): (mean, std)}`` over seeds; n = 0 is reported under both modes."""
+def arm_accuracies(rows: list[dict[str, Any]], arm: str, n: int, mode: str, k: int | None = None) -> list[float]:
+    """Accuracies of one arm, ordered by seed (ready for :func:`course_lib.compare.paired_comparison`).
+
+    ``n = 0`` returns the scratch runs whatever ``arm`` and ``mode`` say.
+
+    >>> rows = [{"arm": "AnB", "n": 1, "mode": "frozen", "k": 5, "seed": s, "accuracy": a}
+    ...         for s, a in ((1, 0.8), (0, 0.7))]
+    >>> arm_accuracies(rows, "AnB", 1, "frozen")
+    [0.7, 0.8]
+    """
+    picked = [r for r in rows if (r["arm"] == "scratch" if n == 0 else
+                                  (r["arm"], r["n"], r["mode"]) == (arm, n, mode))
+              and (k is None or r["k"] == k)]
+    return [r["accuracy"] for r in sorted(picked, key=lambda r: r["seed"])]
+
+
+def summarise_layers(rows: list[dict[str, Any]]) -> dict[tuple[str, int, str], tuple[float, float, int]]:
+    """``{(arm, n, mode): (mean, std, trainable parameters)}`` over seeds; n = 0 is ``("scratch", 0, ...)``."""
     import numpy as np
 
     out = {}
-    for n in range(len(BLOCKS) + 1):
-        for mode in ("frozen", "fine-tuned"):
-            accs = [r["accuracy"] for r in rows if r["n"] == n and (r["mode"] == mode or n == 0)]
-            if accs:
-                out[(n, mode)] = (float(np.mean(accs)), float(np.std(accs)))
+    for key in dict.fromkeys((r["arm"], r["n"], r["mode"]) for r in rows):
+        picked = [r for r in rows if (r["arm"], r["n"], r["mode"]) == key]
+        accs = [r["accuracy"] for r in picked]
+        out[key] = (float(np.mean(accs)), float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
+                    int(picked[0]["trainable"]))
     return out
 
 
 def plot_layer_transfer(summary: dict, ax=None, title: str | None = None):
-    """Accuracy against the number of copied blocks, frozen vs fine-tuned, with ± 1 std bands."""
+    """Accuracy against the number of copied blocks for each arm, with ± 1 std (ddof=1) bands."""
     import matplotlib.pyplot as plt
     import numpy as np
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.8))
-    for mode, marker in (("frozen", "s"), ("fine-tuned", "o")):
-        ns = sorted(n for (n, m) in summary if m == mode)
-        mean = np.array([summary[(n, mode)][0] for n in ns])
-        std = np.array([summary[(n, mode)][1] for n in ns])
-        ax.plot(ns, mean, marker + "-", label=f"copied blocks {mode}")
-        ax.fill_between(ns, mean - std, mean + std, alpha=0.2)
+    scratch = summary[("scratch", 0, "fine-tuned")]
+    styles = {("AnB", "frozen"): ("s-", "digits 0–4 blocks, frozen (AnB)"),
+              ("AnB", "fine-tuned"): ("o-", "digits 0–4 blocks, fine-tuned (AnB+)"),
+              ("BnB", "frozen"): ("^--", "own scratch net's blocks, frozen (selffer BnB)")}
+    for (arm, mode), (style, label) in styles.items():
+        ns = sorted(n for (a, n, m) in summary if (a, m) == (arm, mode))
+        if not ns:
+            continue
+        mean = np.array([scratch[0]] + [summary[(arm, n, mode)][0] for n in ns])
+        std = np.array([scratch[1]] + [summary[(arm, n, mode)][1] for n in ns])
+        xs = [0] + ns
+        ax.plot(xs, mean, style, label=label)
+        ax.fill_between(xs, mean - std, mean + std, alpha=0.15)
     ax.set_xticks(range(len(BLOCKS) + 1))
-    ax.set_xlabel("n: first conv blocks copied from the digits-0–4 network")
+    ax.set_xlabel("n: first conv blocks copied (n = 0: scratch)")
     ax.set_ylabel("test accuracy on digits 5–9")
     ax.set_title(title or "Which layers transfer?")
-    ax.legend()
+    ax.legend(fontsize=8)
     return ax

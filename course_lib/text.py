@@ -131,3 +131,172 @@ def embed_texts(model, tokenizer, texts: list[str], batch_size: int = 64, max_le
         for inputs, _ in loader:
             out.append(model.embed(inputs["input_ids"], inputs["attention_mask"], inputs.get("token_type_ids")))
     return torch.cat(out)
+
+
+# --------------------------------------------------------------------------- fair comparisons (notebook 09)
+
+def tfidf_accuracy(texts: list[str], labels, split: dict, C: float = 10.0) -> float:
+    """TF-IDF + logistic regression, with the vocabulary and IDF fitted on the training texts only.
+
+    Fitting the vectorizer on every text (test included) would leak the test vocabulary into
+    the features; here the test part is only transformed.
+
+    >>> ds = load_text_dataset(); y = ds.labels
+    >>> split = {"train": np.r_[0:10, 80:90, 160:170, 240:250], "test": np.r_[40:80, 120:160]}
+    >>> 0 <= tfidf_accuracy(ds.texts, y, split) <= 1
+    True
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.asarray(labels)
+    train, test = np.asarray(split["train"]), np.asarray(split["test"])
+    vectorizer = TfidfVectorizer().fit([texts[i] for i in train])
+    clf = LogisticRegression(C=C, max_iter=5000)
+    clf.fit(vectorizer.transform([texts[i] for i in train]), y[train])
+    return float(clf.score(vectorizer.transform([texts[i] for i in test]), y[test]))
+
+
+def logistic_head(embeddings, labels, train, C: float = 10.0):
+    """A logistic regression on raw (unscaled) embeddings of the ``train`` rows, as an ``nn.Linear``.
+
+    Used to start a classifier head from what a frozen-feature probe learned (LP-FT: linear
+    probe, then fine-tune), instead of from random weights.
+
+    >>> E = torch.randn(40, 6); y = (E[:, 0] > 0).long()
+    >>> head = logistic_head(E, y, np.arange(40)); head
+    Linear(in_features=6, out_features=2, bias=True)
+    >>> float((head(E).argmax(1) == y).float().mean()) > 0.9
+    True
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    X = E = embeddings.numpy() if torch.is_tensor(embeddings) else np.asarray(embeddings)
+    y = np.asarray(labels)
+    train = np.asarray(train)
+    clf = LogisticRegression(C=C, max_iter=5000).fit(X[train], y[train])
+    coef, intercept = clf.coef_, clf.intercept_
+    if coef.shape[0] == 1:                                   # binary: sklearn stores one row
+        coef, intercept = np.r_[-coef / 2, coef / 2], np.r_[-intercept / 2, intercept / 2]
+    head = torch.nn.Linear(E.shape[1], coef.shape[0])
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
+        head.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+    return head
+
+
+def budgeted_fit(forward, parameter_groups: list[dict], labels, split: dict, budget, *, modules=(),
+                 seed: int = 0, batch_size: int = 16, eval_every: int = 5, warmup: float = 0.1):
+    """Train for exactly ``budget.steps`` AdamW steps; keep the weights with the best validation accuracy.
+
+    ``forward(indices)`` returns logits for those rows; ``parameter_groups`` are AdamW groups
+    (each with its own ``lr``); ``modules`` are put in train mode for steps and eval mode for
+    validation. The learning rate warms up linearly over the first ``warmup`` fraction of the
+    steps, then decays linearly to 0. Validation (the ``"val"`` indices) runs every
+    ``eval_every`` steps and once before the first step, so the starting point can win.
+    Returns a :class:`course_lib.compare.RunResult` scored on ``"test"`` (lr = the largest group lr).
+
+    >>> from course_lib.compare import Budget
+    >>> _ = torch.manual_seed(0)
+    >>> X = torch.randn(60, 3); y = (X[:, 0] > 0).long(); head = torch.nn.Linear(3, 2)
+    >>> split = {"train": np.arange(40), "val": np.arange(40, 50), "test": np.arange(50, 60)}
+    >>> r = budgeted_fit(lambda i: head(X[i]), [{"params": head.parameters(), "lr": 0.1}], y, split,
+    ...                  Budget(20), modules=[head])
+    >>> r.steps, r.score > 0.7
+    (20, True)
+    """
+    import copy
+
+    from .compare import RunResult
+    from .repro import seed_everything
+
+    y = torch.as_tensor(np.asarray(labels)).long()
+    train, val, test = (torch.as_tensor(np.asarray(split[p])).long() for p in ("train", "val", "test"))
+    if len(val) == 0:
+        raise ValueError("budgeted_fit selects weights on validation: carve a validation part "
+                         "(compare.few_shot_trials(..., val_per_class=...)).")
+    groups = [dict(g, params=list(g["params"])) for g in parameter_groups]
+    peak_lr = max(float(g["lr"]) for g in groups)      # the schedule changes g["lr"] as it runs
+    seed_everything(seed)
+    optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
+    warm = max(1, int(round(warmup * budget.steps)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
+        (s + 1) / warm, max(0.0, (budget.steps - s) / max(1, budget.steps - warm))))
+    tracked = [p for g in groups for p in g["params"]]
+
+    def set_mode(train_mode: bool):
+        for m in modules:
+            m.train(train_mode)
+
+    def accuracy(idx) -> torch.Tensor:
+        set_mode(False)
+        with torch.no_grad():
+            out = torch.cat([forward(idx[i:i + 64]) for i in range(0, len(idx), 64)])
+        return out.argmax(1) == y[idx]
+
+    def snapshot():
+        return [p.detach().clone() for p in tracked]
+
+    best_val, best = float(accuracy(val).float().mean()), snapshot()
+    generator = torch.Generator().manual_seed(seed)
+    steps = 0
+    while steps < budget.steps:
+        order = train[torch.randperm(len(train), generator=generator)]
+        for i in range(0, len(order), batch_size):
+            if steps >= budget.steps:
+                break
+            set_mode(True)
+            batch = order[i:i + batch_size]
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(forward(batch), y[batch]).backward()
+            optimizer.step()
+            schedule.step()
+            steps += 1
+            if steps % eval_every == 0 or steps == budget.steps:
+                v = float(accuracy(val).float().mean())
+                if v > best_val:
+                    best_val, best = v, snapshot()
+    with torch.no_grad():
+        for p, b in zip(tracked, best):
+            p.copy_(b)
+    correct = accuracy(test)
+    del optimizer
+    return RunResult(score=float(correct.float().mean()), steps=steps, lr_grid=budget.lr_grid,
+                     lr=peak_lr, extra={"val": best_val})
+
+
+def head_only_run(embeddings, labels, split: dict, budget, *, head_lr: float = 1e-3, seed: int = 0):
+    """The frozen arm: a logistic-regression head on frozen embeddings, then ``budget`` AdamW steps
+    on the head alone (same schedule and validation rule as :func:`finetune_run`)."""
+    E = torch.as_tensor(np.asarray(embeddings))
+    head = logistic_head(E, labels, split["train"])
+    result = budgeted_fit(lambda i: head(E[i]), [{"params": head.parameters(), "lr": head_lr}],
+                          labels, split, budget, modules=[head], seed=seed)
+    result.extra["trainable"] = sum(p.numel() for p in head.parameters())
+    return result
+
+
+def finetune_run(model, encoded: dict, embeddings, labels, split: dict, budget, *, encoder_lr: float = 5e-5,
+                 head_lr: float = 1e-3, seed: int = 0, train_token_embeddings: bool = False):
+    """The fine-tuned arm, LP-FT style: MiniLM reset to its pretrained weights, the head started
+    from the frozen arm's logistic regression, then ``budget`` AdamW steps on the encoder
+    (``encoder_lr``) and the head (``head_lr``).
+
+    ``encoded`` is the tokenizer's output for every text (indexed by ``split``). The token
+    embedding table (30,522 × 384) stays frozen unless ``train_token_embeddings``: with a few
+    sentences most of its rows never receive a gradient, and it would double the optimizer's cost.
+    """
+    from . import models
+
+    model.encoder.load_state_dict(models.minilm_state_dict())
+    model.classifier = logistic_head(embeddings, labels, split["train"])
+    models.unfreeze(model)
+    if not train_token_embeddings:
+        model.encoder.embeddings.word_embeddings.requires_grad_(False)
+    encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    result = budgeted_fit(lambda i: model(**{k: v[i] for k, v in encoded.items()}),
+                          [{"params": encoder_params, "lr": encoder_lr},
+                           {"params": model.classifier.parameters(), "lr": head_lr}],
+                          labels, split, budget, modules=[model], seed=seed)
+    result.extra["trainable"] = models.count_parameters(model)["trainable"]
+    return result

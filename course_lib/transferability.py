@@ -252,3 +252,241 @@ def block_features(model, dataset, layer_names: list[str], batch_size: int = 64)
         for x, _ in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0):
             model(x)
     return {n: _as_numpy(torch.cat(v)) for n, v in store.items()}
+
+
+# --------------------------------------------------------------------------- the ground truth: fine-tuning
+
+def module_inputs(model, dataset, module_names: list[str], batch_size: int = 64) -> dict[str, "torch.Tensor"]:
+    """What the named sub-modules receive as input, for every item of ``dataset`` (eval mode).
+
+    Caching the input of the first block you fine-tune makes fine-tuning "that block and the
+    head" cheap and exact (no augmentation here): everything before it is frozen anyway.
+
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    >>> ds = torch.utils.data.TensorDataset(torch.randn(5, 3), torch.zeros(5))
+    >>> tuple(module_inputs(net, ds, ["2"])["2"].shape)
+    (5, 4)
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    from .models import evaluating
+
+    modules = dict(model.named_modules())
+    missing = [n for n in module_names if n not in modules]
+    if missing:
+        raise ValueError(f"no sub-module named {missing}; names look like {list(modules)[1:6]}.")
+    store: dict[str, list] = {n: [] for n in module_names}
+    hooks = [modules[n].register_forward_pre_hook(lambda m, args, n=n: store[n].append(args[0].detach()))
+             for n in module_names]
+    try:
+        with evaluating(model):
+            for x, _ in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0):
+                model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return {n: torch.cat(v) for n, v in store.items()}
+
+
+class PooledTail:
+    """Factory for "the last block(s) of a candidate, then global average pooling".
+
+    ``PooledTail(*modules)()`` returns a fresh deep copy as an ``nn.Sequential`` that maps the
+    cached input of the first module to pooled features ``(N, d)``.
+    """
+
+    def __init__(self, *modules):
+        self.modules = modules
+
+    def __call__(self):
+        import copy
+
+        from torch import nn
+
+        layers = [copy.deepcopy(m) for m in self.modules]
+        return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten()) if layers else nn.Flatten()
+
+
+def finetune_tail(make_tail, inputs, labels, split: dict, budget, *, seed: int = 0, batch_size: int = 16,
+                  head_lr_factor: float = 10.0, weight_decay: float = 1e-2, eval_every: int = 20):
+    """Fine-tune ``make_tail()`` plus a new linear head on cached ``inputs``; the protocol's ground truth.
+
+    ``split`` holds index arrays ``"train"``, ``"val"`` and ``"test"`` (from
+    :func:`course_lib.compare.few_shot_trials`). For each learning rate of ``budget.lr_grid``
+    (AdamW, ``budget.steps`` steps, linear warm-up over the first 10 % then linear decay; the new
+    head learns ``head_lr_factor`` times faster than the copied block; BatchNorm layers keep their
+    stored statistics, their scale and shift still train) the
+    weights with the best validation accuracy are kept; the rate whose best validation accuracy
+    is highest is chosen, and only then is the test part scored. With an empty ``"val"`` and a
+    one-rate grid the last weights are scored (no selection). Returns a
+    :class:`course_lib.compare.RunResult` with ``extra["correct"]`` (per test image, for a
+    bootstrap) and ``extra["trainable"]``.
+
+    >>> import numpy as np, torch
+    >>> from course_lib.compare import Budget
+    >>> X = torch.randn(60, 4); y = (X[:, 0] > 0).long()
+    >>> split = {"train": np.arange(40), "val": np.arange(40, 50), "test": np.arange(50, 60)}
+    >>> r = finetune_tail(PooledTail(), X, y, split, Budget(30, (1e-3,)))
+    >>> r.steps, r.lr, r.extra["trainable"]
+    (30, 0.001, 10)
+    """
+    import copy
+
+    import torch
+    from torch import nn
+
+    from .compare import RunResult
+    from .repro import seed_everything
+
+    if not budget.lr_grid:
+        raise ValueError("finetune_tail picks the learning rate on validation: give the Budget an lr_grid.")
+    y = torch.as_tensor(_as_numpy(labels)).long()
+    x = torch.as_tensor(inputs)
+    train, val, test = (torch.as_tensor(np.asarray(split[p])).long() for p in ("train", "val", "test"))
+    if len(val) == 0 and len(budget.lr_grid) > 1:
+        raise ValueError("Picking a learning rate needs a validation part: use "
+                         "few_shot_trials(..., val_per_class=...) or a Budget with one rate.")
+    num_classes = int(y.max()) + 1
+
+    def accuracy(model, idx):
+        with torch.no_grad():
+            model.eval()
+            out = torch.cat([model(x[idx[i:i + 256]]) for i in range(0, len(idx), 256)])
+        return (out.argmax(1) == y[idx])
+
+    best = None
+    for lr in budget.lr_grid:
+        seed_everything(seed)
+        tail = make_tail()
+        with torch.no_grad():
+            width = tail(x[train[:2]]).shape[1]
+        model = nn.Sequential(tail, nn.Linear(width, num_classes))
+        groups = [{"params": list(model[1].parameters()), "lr": lr * head_lr_factor}]
+        if any(True for _ in tail.parameters()):
+            groups.append({"params": list(tail.parameters()), "lr": lr})
+        optimizer = torch.optim.AdamW(groups, weight_decay=weight_decay)
+        warm = max(1, budget.steps // 10)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min((s + 1) / warm, max(
+            0.0, (budget.steps - s) / max(1, budget.steps - warm))))
+        generator = torch.Generator().manual_seed(seed)
+        state, best_val, steps = None, -1.0, 0
+        while steps < budget.steps:
+            order = train[torch.randperm(len(train), generator=generator)]
+            for i in range(0, len(order), batch_size):
+                if steps >= budget.steps:
+                    break
+                model.train()
+                for m in model.modules():           # BatchNorm keeps its stored statistics: batches
+                    if isinstance(m, nn.modules.batchnorm._BatchNorm):   # of 16 estimate them badly
+                        m.eval()
+                batch = order[i:i + batch_size]
+                optimizer.zero_grad()
+                nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
+                optimizer.step()
+                schedule.step()
+                steps += 1
+                if len(val) == 0:                # no validation: keep the last weights
+                    best_val, state = float("nan"), None
+                elif steps % eval_every == 0 or steps == budget.steps:
+                    v = float(accuracy(model, val).float().mean())
+                    if v > best_val:
+                        best_val, state = v, copy.deepcopy(model.state_dict())
+        if best is None or best_val > best[0]:
+            best = (best_val, lr, state, model)
+    best_val, lr, state, model = best
+    if state is not None:
+        model.load_state_dict(state)
+    correct = accuracy(model, test).numpy()
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return RunResult(score=float(correct.mean()), steps=int(budget.steps), lr_grid=budget.lr_grid, lr=lr,
+                     extra={"correct": correct, "val": best_val, "trainable": trainable})
+
+
+def bootstrap_rank_agreement(scores: dict[str, float], correct: dict[str, list], *, replicates: int = 1000,
+                             seed: int = 0, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Weighted Kendall τ of ``scores`` against accuracy, with a bootstrap interval over test images.
+
+    ``correct[name]`` holds one boolean array per split (which held-out images the fine-tuned
+    candidate got right; the same images for every candidate within a split). Accuracy is the
+    mean over splits. Each replicate resamples the held-out images of every split with
+    replacement (the same draw for all candidates: paired) and recomputes τ; the scores are held
+    fixed. Returns ``(tau, low, high)``: the percentile interval.
+
+    >>> rng = np.random.default_rng(0)
+    >>> correct = {n: [rng.random(50) < p] for n, p in (("a", .9), ("b", .7), ("c", .5), ("d", .3))}
+    >>> tau, low, high = bootstrap_rank_agreement({"a": 4, "b": 3, "c": 2, "d": 1}, correct)
+    >>> low <= tau <= high and tau > 0.5
+    True
+    """
+    names = [n for n in scores if n in correct and np.isfinite(scores[n])]
+    accuracy = {n: float(np.mean([np.mean(c) for c in correct[n]])) for n in names}
+    tau = rank_agreement({n: scores[n] for n in names}, accuracy)
+    rng = np.random.default_rng(seed)
+    n_splits = len(correct[names[0]])
+    taus = []
+    for _ in range(replicates):
+        draws = [rng.integers(0, len(correct[names[0]][s]), len(correct[names[0]][s])) for s in range(n_splits)]
+        acc = {n: float(np.mean([np.mean(np.asarray(correct[n][s])[draws[s]]) for s in range(n_splits)]))
+               for n in names}
+        taus.append(rank_agreement({n: scores[n] for n in names}, acc))
+    taus = np.asarray(taus)
+    taus = taus[np.isfinite(taus)]
+    low, high = np.quantile(taus, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return tau, float(low), float(high)
+
+
+def calibrate_batchnorm(model, dataset, batch_size: int = 64, seed: int = 0):
+    """Re-estimate every BatchNorm's running statistics from ``dataset`` (no labels, no gradients).
+
+    A randomly initialised network in eval mode uses BatchNorm's initial statistics (mean 0,
+    variance 1); with small random weights its activations then shrink layer after layer
+    (to about 10⁻⁸ by the end of an untrained EfficientNet-Lite0). Estimating the statistics
+    from real images, as training would, gives a fair "random weights" baseline. Returns the
+    model in eval mode.
+
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    >>> ds = torch.utils.data.TensorDataset(5 + torch.randn(8, 1, 6, 6), torch.zeros(8))
+    >>> bool(calibrate_batchnorm(net, ds)[1].running_mean.abs().sum() > 0)
+    True
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    from .repro import seed_everything
+
+    seed_everything(seed)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None                      # a cumulative average over the whole pass
+    model.train()
+    try:
+        with torch.no_grad():
+            for x, _ in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0):
+                model(x)
+    finally:
+        for m, momentum in zip(norms, saved):
+            m.momentum = momentum
+        model.eval()
+    return model
+
+
+def tail_features(make_tail, inputs, batch_size: int = 256) -> np.ndarray:
+    """The pooled features a candidate's (untrained-here) last block gives on its cached inputs.
+
+    >>> import torch
+    >>> tail_features(PooledTail(torch.nn.Conv2d(2, 3, 1)), torch.randn(4, 2, 5, 5)).shape
+    (4, 3)
+    """
+    import torch
+
+    from .models import evaluating
+
+    tail = make_tail()
+    x = torch.as_tensor(inputs)
+    with evaluating(tail):
+        return torch.cat([tail(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]).numpy()

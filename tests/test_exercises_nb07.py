@@ -41,3 +41,10 @@ def test_check_leep():
     fb = nb07.check_leep(lambda theta, y: 1 / 0)
     assert fb.status == "incorrect" and "ZeroDivisionError" in fb.message
     assert "one number" in nb07.check_leep(lambda theta, y: "high").message
+
+
+def test_solutions_pass_their_checks():
+    scores = {"a": 0.5, "b": 0.9, "c": 0.1}
+    assert nb07.solution_recommendation(scores) == "b"
+    assert nb07.check_recommendation(nb07.solution_recommendation(scores), scores, {"b": 1.0})
+    assert nb07.check_leep(nb07.solution_leep)

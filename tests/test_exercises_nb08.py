@@ -11,3 +11,7 @@ def test_transfer_gap():
         ...
 
     assert nb08.check_transfer_gap(todo).status == "unanswered"
+
+
+def test_nb08_solution_passes_its_check():
+    assert nb08.check_transfer_gap(nb08.solution_transfer_gap)

@@ -23,3 +23,8 @@ def test_frozen_count():
     assert "biases" in nb09.check_frozen_count(1536).message
     assert not nb09.check_frozen_count(3)
     assert nb09.check_frozen_count(...).status == "unanswered"
+
+
+def test_solutions_pass_their_checks():
+    assert nb09.check_mean_pool(nb09.solution_mean_pool)
+    assert nb09.check_frozen_count(nb09.solution_frozen_count())

@@ -23,11 +23,27 @@ def test_transfer_first_n_copies_and_freezes():
         layer_transfer.transfer_first_n(source, 4, frozen=True, num_classes=3)
 
 
-def test_experiment_rows_and_summary():
+def test_experiment_rows_budget_selffer_and_summary():
+    from course_lib.compare import Budget, UnequalBudgetError
+
     target = data.load_digits([5, 6])
-    rows = layer_transfer.layer_transfer_experiment(SmallCNN(), target, ks=(3,), seeds=(0,), epochs=2)
-    assert len(rows) == 7 and {r["n"] for r in rows} == {0, 1, 2, 3}
+    rows = layer_transfer.layer_transfer_experiment(SmallCNN(), target, ks=(3,), seeds=(0, 1),
+                                                    budget=Budget(steps=4))
+    # per seed: scratch + 3 × (AnB frozen, AnB fine-tuned, BnB frozen)
+    assert len(rows) == 2 * 10 and {r["n"] for r in rows} == {0, 1, 2, 3}
+    assert {r["arm"] for r in rows} == {"scratch", "AnB", "BnB"}
+    assert all(r["steps"] <= 4 for r in rows)
+    by = {(r["arm"], r["n"], r["mode"]): r["trainable"] for r in rows if r["seed"] == 0}
+    assert by[("AnB", 3, "frozen")] < by[("AnB", 1, "frozen")] < by[("scratch", 0, "fine-tuned")]
+    assert by[("AnB", 3, "frozen")] == 64 * 2 + 2            # only the head: 64 features, 2 classes
+    assert by[("BnB", 2, "frozen")] == by[("AnB", 2, "frozen")]
+    accs = layer_transfer.arm_accuracies(rows, "AnB", 2, "frozen")
+    assert len(accs) == 2 and layer_transfer.arm_accuracies(rows, "BnB", 0, "frozen") == \
+        layer_transfer.arm_accuracies(rows, "scratch", 0, "fine-tuned")
     summary = layer_transfer.summarise_layers(rows)
-    assert summary[(0, "frozen")] == summary[(0, "fine-tuned")]
+    assert summary[("AnB", 3, "frozen")][2] == 130
     ax = layer_transfer.plot_layer_transfer(summary)
     assert ax.get_ylabel().startswith("test accuracy")
+    with pytest.raises(UnequalBudgetError):       # one epoch of 6 images in batches of 4 = 2 steps
+        layer_transfer.layer_transfer_experiment(SmallCNN(), target, ks=(3,), seeds=(0,),
+                                                 budget=Budget(steps=1), batch_size=4)

@@ -57,3 +57,41 @@ def test_loader_and_embeddings_with_the_real_model():
     assert set(inputs) >= {"input_ids", "attention_mask"} and labels.tolist() == [0, 1]
     emb = text.embed_texts(bb.model, bb.preprocess, ["the cat sat", "stocks fell"])
     assert emb.shape == (2, 384)
+
+
+def test_tfidf_is_fitted_on_training_texts_only(monkeypatch):
+    from sklearn.feature_extraction import text as sk_text
+
+    seen = []
+    original = sk_text.TfidfVectorizer.fit
+
+    def spy(self, raw, y=None):
+        seen.append(list(raw))
+        return original(self, raw, y)
+
+    monkeypatch.setattr(sk_text.TfidfVectorizer, "fit", spy)
+    ds = text.load_text_dataset()
+    split = {"train": np.r_[0:5, 80:85, 160:165, 240:245], "test": np.r_[40:80, 120:160]}
+    acc = text.tfidf_accuracy(ds.texts, ds.labels, split)
+    assert 0 <= acc <= 1
+    assert seen == [[ds.texts[i] for i in split["train"]]]
+
+
+def test_budgeted_fit_runs_exactly_the_budget_and_can_keep_the_start():
+    from course_lib.compare import Budget
+
+    torch.manual_seed(0)
+    X = torch.randn(80, 4)
+    y = (X[:, 0] > 0).long()
+    split = {"train": np.arange(40), "val": np.arange(40, 60), "test": np.arange(60, 80)}
+    head = text.logistic_head(X, y, split["train"])
+    start = head.weight.detach().clone()
+    r = text.budgeted_fit(lambda i: head(X[i]), [{"params": head.parameters(), "lr": 1e-9}], y,
+                          split, Budget(7), modules=[head])
+    assert r.steps == 7 and r.lr == 1e-9 and r.score > 0.8
+    assert torch.allclose(head.weight, start, atol=1e-6)   # a useless lr: the start is kept
+    with pytest.raises(ValueError, match="validation"):
+        text.budgeted_fit(lambda i: head(X[i]), [{"params": head.parameters(), "lr": 1e-3}], y,
+                          dict(split, val=[]), Budget(3))
+    r = text.head_only_run(X, y, split, Budget(5))
+    assert r.steps == 5 and r.extra["trainable"] == 4 * 2 + 2

@@ -126,3 +126,69 @@ def test_logme_is_mean_per_sample_evidence_over_classes_and_rejects_bad_input():
         tr.log_evidence(F, y.astype(float), 0.0, 1.0)
     with pytest.raises(ValueError, match="one label per row"):
         tr.knn_score(F, y[:4])
+
+
+def _toy_split(n=60):
+    return {"train": np.arange(0, 36), "val": np.arange(36, 46), "test": np.arange(46, n)}
+
+
+def test_finetune_tail_keeps_to_the_budget_and_picks_on_validation():
+    import torch
+
+    from course_lib.compare import Budget, check_budget
+
+    torch.manual_seed(0)
+    X = torch.randn(60, 3, 4, 4)
+    y = (X[:, 0].mean((1, 2)) > 0).long()
+    make = tr.PooledTail(torch.nn.Conv2d(3, 4, 1))
+    budget = Budget(40, (1e-3, 1e-2))
+    r = tr.finetune_tail(make, X, y, _toy_split(), budget, seed=0)
+    check_budget("tail", r, budget)
+    assert r.steps == 40 and r.lr in budget.lr_grid and r.extra["trainable"] == 3 * 4 + 4 + 4 * 2 + 2
+    assert len(r.extra["correct"]) == 14 and r.score == r.extra["correct"].mean()
+    again = tr.finetune_tail(make, X, y, _toy_split(), budget, seed=0)
+    assert again.score == r.score                      # seeded: the same run twice
+    no_val = dict(_toy_split(), val=np.array([], dtype=int))
+    with pytest.raises(ValueError, match="validation"):
+        tr.finetune_tail(make, X, y, no_val, budget)
+    assert tr.finetune_tail(make, X, y, no_val, Budget(10, (1e-2,))).steps == 10
+
+
+def test_module_inputs_and_tail_features_reproduce_the_forward_pass():
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3), torch.nn.BatchNorm2d(3), torch.nn.ReLU(),
+                              torch.nn.Conv2d(3, 2, 1), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+    ds = torch.utils.data.TensorDataset(torch.randn(7, 1, 6, 6), torch.zeros(7))
+    cached = tr.module_inputs(net, ds, ["3"])["3"]
+    assert cached.shape == (7, 3, 4, 4)
+    feats = tr.tail_features(tr.PooledTail(net[3]), cached)
+    with torch.no_grad():
+        expected = net.eval()(ds.tensors[0]).numpy()
+    assert np.allclose(feats, expected, atol=1e-6)
+    with pytest.raises(ValueError, match="no sub-module"):
+        tr.module_inputs(net, ds, ["nope"])
+
+
+def test_calibrate_batchnorm_gives_real_scale_statistics():
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 1, bias=False), torch.nn.BatchNorm2d(2))
+    torch.nn.init.constant_(net[0].weight, 1e-4)          # tiny activations, like an untrained net
+    ds = torch.utils.data.TensorDataset(torch.randn(32, 1, 3, 3), torch.zeros(32))
+    out_before = net.eval()(ds.tensors[0]).std()
+    tr.calibrate_batchnorm(net, ds)
+    assert not net.training and net[1].momentum == 0.1
+    assert out_before < 1e-2 < net(ds.tensors[0]).std()
+
+
+def test_bootstrap_interval_of_rank_agreement():
+    rng = np.random.default_rng(0)
+    ps = {"a": 0.95, "b": 0.8, "c": 0.6, "d": 0.4}
+    correct = {n: [rng.random(400) < p for _ in range(3)] for n, p in ps.items()}
+    tau, low, high = tr.bootstrap_rank_agreement(dict(ps), correct, replicates=200)
+    assert tau == pytest.approx(1.0) and low > 0.9          # well separated: a tight interval
+    close = {n: [rng.random(30) < 0.7 for _ in range(3)] for n in ps}
+    tau, low, high = tr.bootstrap_rank_agreement(dict(ps), close, replicates=200)
+    assert low <= tau <= high and high - low > 0.5          # indistinguishable: a wide interval

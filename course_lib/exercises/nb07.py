@@ -96,3 +96,21 @@ def check_leep(my_leep) -> Feedback:
                                   "Build P(y, z) by summing θ's rows per target class and dividing by n; "
                                   "then P(y | z); then EEP_i = Σ_z θ_iz P(y_i | z).")
     return Feedback.correct("Your LEEP matches: a few matrix sums turn a source classifier into a transferability score.")
+
+
+# --------------------------------------------------------------------------- model solutions
+# Shown on request with course_lib.exercises.show_solution(...); never run by the notebook.
+
+def solution_recommendation(scores: dict[str, float]) -> str:
+    """Exercise 1: the candidate LogME ranks first is the one with the highest score."""
+    return max(scores, key=scores.get)
+
+
+def solution_leep(theta, y):
+    """Exercise 3: LEEP from source probabilities theta (n, Z) and target labels y (n,)."""
+    import numpy as np
+
+    joint = np.stack([theta[y == c].sum(0) for c in range(y.max() + 1)]) / len(y)   # P(y, z)
+    conditional = joint / joint.sum(0, keepdims=True)                              # P(y | z)
+    eep = (theta * conditional[y]).sum(1)                                          # EEP_i
+    return np.log(eep).mean()

@@ -42,3 +42,11 @@ REMEDY = Quiz(
     })
 REMEDY_QUIZ = REMEDY.options
 check_remedy = REMEDY.check
+
+
+# --------------------------------------------------------------------------- model solutions
+# Shown on request with course_lib.exercises.show_solution(...); never run by the notebook.
+
+def solution_transfer_gap(acc_with_source, acc_without_source):
+    """Exercise 1: R_T(with source) − R_T(without), with risk = 1 − accuracy."""
+    return (1 - acc_with_source) - (1 - acc_without_source)

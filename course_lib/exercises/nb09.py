@@ -63,3 +63,17 @@ POOLING = Quiz(
              "its batch: use the attention mask.",
     })
 check_pooling_choice = POOLING.check
+
+
+# --------------------------------------------------------------------------- model solutions
+# Shown on request with course_lib.exercises.show_solution(...); never run by the notebook.
+
+def solution_mean_pool(hidden, attention_mask):
+    """Exercise 1: the mean of the real tokens' vectors (padding ignored)."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)          # (B, T, 1)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+
+
+def solution_frozen_count(hidden_size: int = 384, num_classes: int = 4) -> int:
+    """Exercise 3: a frozen encoder leaves only the new head trainable: weights plus biases."""
+    return hidden_size * num_classes + num_classes

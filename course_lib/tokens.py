@@ -202,7 +202,7 @@ def encode(tokenizer, sentences: Sequence[NerSentence]) -> Encoded:
     >>> tok = load_backbone("minilm").preprocess
     >>> enc = encode(tok, [parse_line("[Okafor|PERSON] smiled.")])
     >>> tok.convert_ids_to_tokens(enc.inputs["input_ids"][0]), enc.labels[0].tolist()
-    (['[CLS]', 'oko', '##fo', '##r', 'smiled', '.', '[SEP]'], [-100, 1, -100, -100, 0, 0, -100])
+    (['[CLS]', 'ok', '##af', '##or', 'smiled', '.', '[SEP]'], [-100, 1, -100, -100, 0, 0, -100])
     """
     batch = tokenizer([s.words for s in sentences], is_split_into_words=True, padding=True,
                       truncation=True, max_length=64, return_tensors="pt")

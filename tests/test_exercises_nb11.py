@@ -1,3 +1,5 @@
+import numpy as np
+
 from course_lib import segmentation, tokens
 from course_lib.exercises import nb11
 
@@ -45,7 +47,14 @@ def test_align_labels_check_rejects_the_library_function():
         return f(word_ids, word_labels)
 
     assert "yourself" in nb11.check_align_labels(hidden).message
-    assert tokens.align_labels is f           # the check restored the library function
+    assert tokens.align_labels([None, 0], [1]) == [-100, 1]   # the check restored the library function
+    g = segmentation.iou_per_class
+
+    def hidden_iou(p, t, c):
+        return g(p, t, 3)[c]
+
+    assert "yourself" in nb11.check_iou(hidden_iou).message
+    assert segmentation.mean_iou(np.array([0, 1]), np.array([0, 1]), 2) == 1.0
 
 
 def test_iou_check():

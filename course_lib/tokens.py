@@ -93,7 +93,7 @@ def load_ner(part: str = "train", folder: Path | str | None = None) -> list[NerS
     """The course's NER sentences: ``part="train"`` or ``"test"`` (see ``data/README.md``).
 
     >>> len(load_ner("train")), len(load_ner("test"))
-    (222, 80)
+    (250, 89)
     """
     if part not in ("train", "test"):
         raise ValueError(f"part must be 'train' or 'test', got {part!r}.")

@@ -1,0 +1,222 @@
+"""Checks and model solutions for notebook 11's exercises (beyond classification).
+
+Solutions are printed on request with ``show_solution(nb11.solution_align_labels)``; the
+notebook never runs them.
+
+>>> check_align_labels(solution_align_labels).status
+'correct'
+>>> check_iou(solution_iou).status
+'correct'
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from . import Feedback, call_learner_code, is_unanswered
+
+IGNORE = -100
+
+# (word_ids as a fast tokenizer gives them, word labels, expected token labels)
+_ALIGN_CASES = [
+    ([None, 0, 1, None], [1, 0], [IGNORE, 1, 0, IGNORE]),
+    ([None, 0, 0, 0, 1, 2, 2, None], [1, 2, 0], [IGNORE, 1, IGNORE, IGNORE, 2, 0, IGNORE, IGNORE]),
+    ([None, 0, 1, 1, 2, None, None, None], [3, 4, 0], [IGNORE, 3, 4, IGNORE, 0, IGNORE, IGNORE, IGNORE]),
+]
+
+
+def _reference_align(word_ids, word_labels):
+    out, previous = [], None
+    for w in word_ids:
+        out.append(IGNORE if w is None or w == previous else word_labels[w])
+        previous = w
+    return out
+
+
+_TRIPWIRE = "the library function was called"
+
+
+def _tripwire(*args, **kwargs):
+    # runs with the swapped function's globals: use literals only
+    raise RuntimeError("the library function was called")
+
+
+@contextlib.contextmanager
+def _tripwired(*functions):
+    """Make ``functions`` raise while the learner's code runs, however it reached them (by name,
+    through an alias or a closure): their code object is swapped, then restored."""
+    saved = [(f, f.__code__) for f in functions]
+    try:
+        for f, _ in saved:
+            f.__code__ = _tripwire.__code__
+        yield
+    finally:
+        for f, code in saved:
+            f.__code__ = code
+
+
+def _uses_library(fn, names: tuple[str, ...], module, attr: str) -> bool:
+    """True when the learner's function is, or calls, the library function it should replace."""
+    target = getattr(module, attr)
+    if fn is target or getattr(fn, "__wrapped__", None) is target:
+        return True
+    code = getattr(fn, "__code__", None)
+    return code is not None and (code is target.__code__ or any(n in code.co_names for n in names))
+
+
+def check_align_labels(my_align_labels) -> Feedback:
+    """The learner writes ``my_align_labels(word_ids, word_labels) -> list[int]``: the word's label
+    on its first word piece, -100 on continuation pieces and on special tokens (word id None)."""
+    from .. import tokens
+
+    if is_unanswered(my_align_labels):
+        return Feedback.unanswered("Not answered yet: define `my_align_labels` and run the cell again.")
+    if _uses_library(my_align_labels, ("align_labels",), tokens, "align_labels"):
+        return Feedback.incorrect("That calls the course's `tokens.align_labels`: the point is to write it "
+                                  "yourself.", "Loop over word_ids, remembering the previous word id.")
+    with _tripwired(tokens.align_labels):
+        for word_ids, labels, expected in _ALIGN_CASES:
+            out, problem = call_learner_code(my_align_labels, list(word_ids), list(labels))
+            if problem is not None:
+                if _TRIPWIRE in problem.message:
+                    return Feedback.incorrect("That calls the course's `tokens.align_labels`: write it yourself.")
+                return problem
+            try:
+                out = [int(x) for x in out]
+            except (TypeError, ValueError):
+                return Feedback.incorrect(f"Return a list of integers, got {type(out).__name__}.")
+            if out == expected:
+                continue
+            case = f"word_ids={word_ids}, word_labels={labels}"
+            if len(out) != len(word_ids):
+                return Feedback.incorrect(f"For {case} you returned {len(out)} labels; one per token "
+                                          f"({len(word_ids)}) is needed.")
+            every_piece = [IGNORE if w is None else labels[w] for w in word_ids]
+            if out == every_piece:
+                return Feedback.incorrect(f"For {case} you labelled every word piece: continuation pieces "
+                                          "must get -100.", "Compare each word id with the previous one.")
+            if [x for x, w in zip(out, word_ids) if w is None] != [IGNORE] * word_ids.count(None):
+                return Feedback.incorrect(f"For {case} a special token ([CLS], [SEP] or padding, word id "
+                                          "None) did not get -100.")
+            last_piece = [IGNORE if w is None or (i + 1 < len(word_ids) and word_ids[i + 1] == w)
+                          else labels[w] for i, w in enumerate(word_ids)]
+            if out == last_piece:
+                return Feedback.incorrect(f"For {case} you put the label on each word's last piece; the "
+                                          "convention (and what `word_tags` reads back) is the first piece.")
+            return Feedback.incorrect(f"For {case} expected {expected}, got {out}.")
+    return Feedback.correct("Correct: one label per word, on its first piece; everything else is ignored "
+                            "by the loss (cross_entropy's ignore_index=-100).")
+
+
+def solution_align_labels(word_ids, word_labels):
+    labels, previous = [], None
+    for w in word_ids:
+        if w is None:               # [CLS], [SEP], padding
+            labels.append(-100)
+        elif w != previous:         # first piece of a new word
+            labels.append(word_labels[w])
+        else:                       # continuation piece (##...)
+            labels.append(-100)
+        previous = w
+    return labels
+
+
+_IOU_CASES = [
+    (np.array([[0, 0, 1], [1, 2, 2]]), np.array([[0, 1, 1], [1, 2, 0]]), 1),
+    (np.array([[0, 0, 1], [1, 2, 2]]), np.array([[0, 1, 1], [1, 2, 0]]), 0),
+    (np.array([[2, 2, 2, 2]]), np.array([[2, 2, 0, 0]]), 2),
+]
+
+
+def check_iou(my_iou) -> Feedback:
+    """The learner writes ``my_iou(pred, truth, c) -> float``: intersection over union of class ``c``."""
+    from .. import segmentation
+
+    if is_unanswered(my_iou):
+        return Feedback.unanswered("Not answered yet: define `my_iou` and run the cell again.")
+    for attr in ("iou_per_class", "mean_iou"):
+        if _uses_library(my_iou, ("iou_per_class", "mean_iou", "jaccard_score"), segmentation, attr):
+            return Feedback.incorrect("That calls a library IoU: the point is to count the pixels yourself.",
+                                      "Two boolean masks, & for the intersection, | for the union.")
+    for pred, truth, c in _IOU_CASES:
+        with _tripwired(segmentation.iou_per_class, segmentation.mean_iou):
+            out, problem = call_learner_code(my_iou, pred.copy(), truth.copy(), c)
+        if problem is not None:
+            if _TRIPWIRE in problem.message:
+                return Feedback.incorrect("That calls the course's IoU: count the pixels yourself.")
+            return problem
+        p, t = pred == c, truth == c
+        expected = (p & t).sum() / (p | t).sum()
+        try:
+            value = float(out)
+        except (TypeError, ValueError):
+            return Feedback.incorrect(f"Return a number, got {type(out).__name__}.")
+        if abs(value - expected) < 1e-9:
+            continue
+        case = f"class {c} with pred={pred.tolist()}, truth={truth.tolist()}"
+        if abs(value - (p & t).sum() / t.sum()) < 1e-9:
+            return Feedback.incorrect(f"For {case} you divided by the true pixels only (that is recall): "
+                                      "the union also counts pixels wrongly predicted as the class.")
+        if abs(value - (p & t).sum() / p.sum()) < 1e-9:
+            return Feedback.incorrect(f"For {case} you divided by the predicted pixels only (precision).")
+        if abs(value - (pred == truth).mean()) < 1e-9:
+            return Feedback.incorrect(f"For {case} that is pixel accuracy over all classes, not class {c}'s IoU.")
+        return Feedback.incorrect(f"For {case} expected {expected:.3f}, got {value:.3f}.",
+                                  "IoU = |pred == c and truth == c| / |pred == c or truth == c|.")
+    return Feedback.correct("Correct. Averaging it over the classes gives the mean IoU the notebook reports.")
+
+
+def solution_iou(pred, truth, c):
+    p, t = (pred == c), (truth == c)
+    return (p & t).sum() / (p | t).sum()
+
+
+_PREDICTIONS = ("higher", "lower", "about the same")
+
+
+def check_block_change(my_block, my_prediction, my_miou, reference_block: int,
+                       reference_miou: float, tolerance: float = 0.01) -> Feedback:
+    """"Change it and predict": the learner picks another block to feed the segmentation head,
+    predicts how the mean IoU moves against ``reference_block``'s, measures it, and is told
+    whether the measurement agreed with the prediction. ``my_miou`` is what the learner's cell
+    measured; within ``tolerance`` counts as "about the same"."""
+    if is_unanswered(my_block) or is_unanswered(my_prediction):
+        return Feedback.unanswered("Not answered yet: set `my_block` (0–15) and `my_prediction` "
+                                   f"({', '.join(repr(p) for p in _PREDICTIONS)}) and run the cell again.")
+    if isinstance(my_block, bool) or not isinstance(my_block, (int, np.integer)) or not 0 <= my_block <= 15:
+        return Feedback.incorrect(f"`my_block` must be a whole number from 0 to 15, got {my_block!r}.")
+    if my_block == reference_block:
+        return Feedback.incorrect(f"Block {reference_block} is the one already measured: pick another.")
+    prediction = str(my_prediction).strip().lower()
+    if prediction not in _PREDICTIONS:
+        return Feedback.incorrect(f"`my_prediction` must be one of {', '.join(repr(p) for p in _PREDICTIONS)}, "
+                                  f"got {my_prediction!r}.")
+    if is_unanswered(my_miou):
+        return Feedback.unanswered("Your prediction is recorded; now run the measurement so `my_miou` holds "
+                                   "the mean IoU your block gave.")
+    try:
+        measured = float(my_miou)
+    except (TypeError, ValueError):
+        return Feedback.incorrect(f"`my_miou` must be the number your cell measured, got {type(my_miou).__name__}.")
+    if not 0.0 <= measured <= 1.0:
+        return Feedback.incorrect(f"A mean IoU lies between 0 and 1; `my_miou` is {measured}.")
+    gap = measured - reference_miou
+    outcome = "about the same" if abs(gap) <= tolerance else ("higher" if gap > 0 else "lower")
+    what = (f"block {my_block} gave mean IoU {measured:.3f}, block {reference_block} gave "
+            f"{reference_miou:.3f} ({gap:+.3f}: {outcome})")
+    why = ("Earlier blocks keep more spatial detail (stride 2–8) but see small patches and respond to "
+           "edges and grain; later blocks see a wider area and respond to texture, but their coarse grid "
+           "(stride 32) blurs the region borders.")
+    if prediction == outcome:
+        return Feedback.correct(f"Your prediction held: {what}. {why}")
+    return Feedback("incorrect", f"Measured, not as predicted: {what}. {why}",
+                    ("A prediction that fails is still a result: write down why you expected otherwise.",))
+
+
+def solution_block_change():
+    # Feed the head from block 4 instead (stride 8, 40 channels): a finer grid but a smaller
+    # receptive field and less texture-specific features. Prediction: lower.
+    my_block = 4
+    my_prediction = "lower"
+    return my_block, my_prediction

@@ -31,8 +31,10 @@ Modules, one job each (CONTRIBUTING.md says which notebooks use which):
 - ``pretrain``: the course's own small CNN pretrained on digits 0–4
 - ``recipe``: features on the best device, and the last block fine-tuned, for your photos
 - ``repro``: seeding every random number generator
+- ``segmentation``: per-pixel classes: texture mosaics, a 1×1-conv head on frozen Lite0 maps, mean IoU
 - ``splits``: split a photo folder into train / val / test once, and keep the split
 - ``text``: text datasets, tokenised loaders, mean pooling, sentence embeddings
+- ``tokens``: token classification (NER): word-piece label alignment, a tagging head, entity F1
 - ``training``: the fit loop, evaluation, feature caching, label efficiency, summaries
 - ``transferability``: LogME, LEEP, kNN and linear-probe scores
 - ``widgets``: interactive explorers with a static figure for unattended runs

@@ -216,6 +216,27 @@ def _read_image(path: Path, image_size: int | None) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
 
+def require_class_folders(root: Path, class_dirs: Sequence[Path], stray: Sequence[str], example: str) -> None:
+    """Raise :class:`DatasetLayoutError` unless ``root`` has at least two class sub-folders.
+
+    ``stray`` names images found directly in ``root`` (they belong in class folders); ``example``
+    shows the expected layout in the message.
+
+    >>> require_class_folders(Path("photos"), [Path("photos/cat")], [], "photos/<class>/<image>")
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.DatasetLayoutError: photos has a single class folder ('cat'). ...
+    """
+    if not class_dirs:
+        hint = (f" Found {len(stray)} image(s) directly in {root}; move them into class folders, "
+                "one folder per class." if stray else "")
+        raise DatasetLayoutError(f"{root} has no class sub-folders.{hint} Expected:\n{example}")
+    if len(class_dirs) < 2:
+        raise DatasetLayoutError(
+            f"{root} has a single class folder ({class_dirs[0].name!r}). A classifier needs at "
+            f"least two classes: add a second folder of images. Expected:\n{example}")
+
+
 def load_image_folder(root: str | Path, image_size: int = 128, on_bad: str = "error") -> ArrayImageDataset:
     """Load your own photos laid out as ``root/<class name>/<image files>``.
 
@@ -234,14 +255,7 @@ def load_image_folder(root: str | Path, image_size: int = 128, on_bad: str = "er
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     stray = sorted(p.name for p in root.iterdir()
                    if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-    if not class_dirs:
-        hint = (f" Found {len(stray)} image(s) directly in {root}; move them into class folders."
-                if stray else "")
-        raise DatasetLayoutError(f"{root} has no class sub-folders.{hint} Expected:\n{example}")
-    if len(class_dirs) < 2:
-        raise DatasetLayoutError(
-            f"{root} has a single class folder ({class_dirs[0].name!r}). A classifier needs at "
-            f"least two classes: add a second folder of images. Expected:\n{example}")
+    require_class_folders(root, class_dirs, stray, example)
     if stray:
         warnings.warn(f"Ignoring {len(stray)} image(s) directly in {root} (not in a class folder): "
                       f"{', '.join(stray[:5])}", stacklevel=2)

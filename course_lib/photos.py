@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .data import require_class_folders
 from .errors import BadImageError, DatasetLayoutError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -299,14 +300,7 @@ def scan_folder(root: str | Path) -> FolderScan:
         if layout == "flat":
             stray = sorted(p.name for p in folder.iterdir() if p.is_file() and not is_hidden(p)
                            and p.suffix.lower() in IMAGE_EXTENSIONS + HEIF_EXTENSIONS)
-            if not dirs:
-                hint = (f" Found {len(stray)} image(s) directly in it; move them into one folder per "
-                        "class." if stray else "")
-                raise DatasetLayoutError(f"{root} has no class sub-folders.{hint} Expected:\n{_EXAMPLE}")
-            if len(dirs) < 2:
-                raise DatasetLayoutError(
-                    f"{root} has a single class folder ({dirs[0].name!r}). A classifier needs at "
-                    f"least two classes: add a second folder of images. Expected:\n{_EXAMPLE}")
+            require_class_folders(root, dirs, stray, _EXAMPLE)
             if stray:
                 scan.problems.append(f"{len(stray)} image(s) directly in the folder, not in a class "
                                      f"folder, are ignored: {', '.join(stray[:3])}"

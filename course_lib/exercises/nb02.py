@@ -105,6 +105,15 @@ def _bypass(fn, called: list[str], functions, names) -> str | None:
     return used[0] if used else None
 
 
+def _bypass_feedback(fn, called, functions, names, why: str, hint: str) -> Feedback | None:
+    """Kind feedback when the learner's ``fn`` calls a library function that does the exercise."""
+    bypass = _bypass(fn, called, functions, names)
+    if bypass is None:
+        return None
+    return Feedback.incorrect(f"Your function calls {_short(bypass)}, {why}, so the check cannot "
+                              "tell whether your own version works.", hint)
+
+
 def _short(dotted: str) -> str:
     return (dotted.replace("torch.nn.functional.", "F.").replace("course_lib.objectives.", "obj.")
             .replace("torch.Tensor.", "Tensor."))
@@ -119,13 +128,12 @@ def check_softmax(my_softmax) -> Feedback:
     with watching(SOFTMAX_FUNCTIONS) as called:
         out, problem = call_learner_code(my_softmax, z.clone())
         big_out, big_problem = (None, None) if problem else call_learner_code(my_softmax, big)
-    bypass = _bypass(my_softmax, called, SOFTMAX_FUNCTIONS,
-                     ("softmax", "log_softmax", "Softmax", "LogSoftmax"))
-    if bypass:
-        return Feedback.incorrect(
-            f"Your function calls {_short(bypass)}, the very function this exercise asks you "
-            "to write, so the check cannot tell whether your own version works.",
-            "Build it from z.max, z.exp and .sum only.")
+    bypass = _bypass_feedback(my_softmax, called, SOFTMAX_FUNCTIONS,
+                              ("softmax", "log_softmax", "Softmax", "LogSoftmax"),
+                              "the very function this exercise asks you to write",
+                              "Build it from z.max, z.exp and .sum only.")
+    if bypass is not None:
+        return bypass
     if problem is not None:
         return problem
     if not torch.is_tensor(out) or out.shape != z.shape:
@@ -163,13 +171,13 @@ def check_cross_entropy(my_cross_entropy) -> Feedback:
     probs = torch.softmax(z, 1)[torch.arange(len(y)), y]
     with watching(CROSS_ENTROPY_FUNCTIONS) as called:
         out, problem = call_learner_code(my_cross_entropy, z.clone(), y.clone())
-    bypass = _bypass(my_cross_entropy, called, CROSS_ENTROPY_FUNCTIONS,
-                     ("cross_entropy", "CrossEntropyLoss", "nll_loss", "NLLLoss"))
-    if bypass:
-        return Feedback.incorrect(
-            f"Your function calls {_short(bypass)}, which computes the loss for you, so the "
-            "check cannot tell whether your own version works.",
-            "Start from obj.log_softmax(z, dim=1) and pick out the true class of each row.")
+    bypass = _bypass_feedback(my_cross_entropy, called, CROSS_ENTROPY_FUNCTIONS,
+                              ("cross_entropy", "CrossEntropyLoss", "nll_loss", "NLLLoss"),
+                              "which computes the loss for you",
+                              "Start from obj.log_softmax(z, dim=1) and pick out the true class "
+                              "of each row.")
+    if bypass is not None:
+        return bypass
     if problem is not None:
         return problem
     try:

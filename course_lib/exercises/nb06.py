@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from . import Feedback, call_learner_code, check_choice
+from . import Feedback, Quiz, call_learner_code
 
 
 def check_param_groups(make_groups, build_model, base_lr: float = 1e-2) -> Feedback:
@@ -51,21 +51,26 @@ def check_param_groups(make_groups, build_model, base_lr: float = 1e-2) -> Feedb
                             ", ".join(f"{n} {lr:.1e}" for n, lr in by_group) + ".")
 
 
-REGIME_QUIZ = {
-    "a": "feature extractor: frozen backbone, cached features, train only a new head",
-    "b": "unfreeze the last block(s) and the head",
-    "c": "full fine-tuning of every layer",
-}
-
-
-def check_regime(answer) -> Feedback:
-    """Multiple choice: 10 labelled images per class, a laptop, and a pretrained network from a related task."""
-    return check_choice(answer, variable="regime", correct="a", praise=(
-        "Yes: with ten labels per class, training millions of parameters overfits, and cached features make "
-        "every experiment take seconds. Start there; unfreeze more only if validation accuracy says it helps."),
-        reasons={
-        "b": "Possible later, but not first: with 10 labels per class it risks overfitting and costs a backbone "
-             "pass per image per epoch. Which regime has the fewest trainable parameters?",
-        "c": "Full fine-tuning fits millions of parameters to 10 images per class: it tends to overfit, is the "
-             "slowest, and on a laptop makes every experiment expensive.",
+REGIME = Quiz(
+    "regime", "10 labelled images per class, a laptop, a network pretrained on a related task: "
+    "which regime first?",
+    options={
+        "a": "feature extractor: frozen backbone, cached features, train only a new head",
+        "b": "unfreeze the last block(s) and the head",
+        "c": "full fine-tuning of every layer",
+    },
+    answer="a",
+    praise=("Yes, as the first try: cached features make every experiment take seconds, and a linear head "
+           "has few parameters to fit. It is a baseline, not a promise: this notebook measures unfreezing "
+           "more layers against it, and that is the habit to copy. Unfreeze more only if validation "
+           "accuracy says it helps."),
+    reasons={
+        "b": "Possible next, but not first: it costs a backbone pass per image per step, so every "
+             "experiment is slower. Start with the cheapest regime and let validation accuracy decide "
+             "whether unfreezing more is worth it.",
+        "c": "Not first: full fine-tuning is the most expensive experiment (forward and backward through "
+             "every layer, every step) and, with 10 images per class, the easiest to overfit. It can end up "
+             "the best regime, which you find out by measuring it against a cheap baseline on validation.",
     })
+REGIME_QUIZ = REGIME.options
+check_regime = REGIME.check

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import Feedback, call_learner_code, check_choice, is_unanswered
+from . import Feedback, Quiz, call_learner_code, is_unanswered
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -43,24 +43,25 @@ def solution_skipped_load(messy):
 
 # --------------------------------------------------------------------------- exercise 2
 
-POOR_ACCURACY_QUIZ = {
-    "a": "switch to a bigger pretrained model straight away",
-    "b": "look at the worst validation photos, their labels and the preprocessing first",
-    "c": "train for many more epochs",
-    "d": "remove the validation set so there is more training data",
-}
-
-
-def check_first_step(answer) -> Feedback:
-    """Multiple choice: validation accuracy is poor; what to do first."""
-    return check_choice(answer, variable="first_step", correct="b", praise=(
-        "Yes: most poor results are data problems (mislabelled or ambiguous photos, wrong preprocessing, "
-        "leakage or a domain gap). Looking costs minutes."), reasons={
+POOR_ACCURACY = Quiz(
+    "first_step", "Validation accuracy is poor. What do you do first?",
+    options={
+        "a": "switch to a bigger pretrained model straight away",
+        "b": "look at the worst validation photos, their labels and the preprocessing first",
+        "c": "train for many more epochs",
+        "d": "remove the validation set so there is more training data",
+    },
+    answer="b",
+    praise=("Yes: most poor results are data problems (mislabelled or ambiguous photos, wrong preprocessing, "
+        "leakage or a domain gap). Looking costs minutes."),
+    reasons={
         "a": "Maybe later; but a bigger model does not fix wrong labels, a wrong normalisation, or a class "
              "imbalance, and it costs much more. Look first.",
         "c": "With a validation set keeping the best step, more steps mostly means more overfitting.",
         "d": "Then you could no longer tell whether anything you change helps.",
     })
+POOR_ACCURACY_QUIZ = POOR_ACCURACY.options
+check_first_step = POOR_ACCURACY.check
 
 
 def solution_first_step():

@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import copy
+import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
@@ -275,14 +276,44 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
 
 # --------------------------------------------------------------------------- features
 
+def fingerprint(model: nn.Module, batches: Sequence[tuple[Any, Any]]) -> str:
+    """A short hash of a model (architecture and every weight) and of the exact input batches.
+
+    Two calls give the same fingerprint only when the model's ``repr`` and state and the
+    preprocessed inputs and labels are identical, so a changed image size, normalisation,
+    pooling, weight or data subset gives a new one.
+
+    >>> x = [(torch.ones(2, 3), torch.tensor([0, 1]))]
+    >>> fingerprint(nn.Linear(3, 2), x) == fingerprint(nn.Linear(3, 2), x)  # new random weights
+    False
+    >>> m = nn.Linear(3, 2); fingerprint(m, x) == fingerprint(m, x)
+    True
+    """
+    digest = hashlib.sha256(repr(model).encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    for inputs, labels in batches:
+        for part in (inputs, labels):
+            tensors = part.values() if isinstance(part, dict) else [part]
+            for tensor in tensors:
+                tensor = torch.as_tensor(tensor)
+                digest.update(f"{tuple(tensor.shape)}{tensor.dtype}".encode())
+                digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def extract_features(feature_model: nn.Module, dataset: Dataset, *, batch_size: int = 64,
                      cache_key: str | None = None,
                      device: str | torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``dataset`` through ``feature_model`` once (eval mode, no gradients; mode restored).
 
-    Returns ``(features, labels)`` on the CPU. With ``cache_key`` the result is stored in
-    ``outputs/features/<cache_key>.safetensors`` and read back next time; choose a key that
-    names the model, the data and the preprocessing, since a stale key returns stale features.
+    Returns ``(features, labels)`` on the CPU. With ``cache_key`` (a readable name such as
+    ``"01_faces_lite0"``) the result is stored in
+    ``outputs/features/<cache_key>-<fingerprint>.safetensors`` and read back next time. The
+    fingerprint (:func:`fingerprint`) is derived from the model's architecture and weights and
+    from the preprocessed inputs themselves, so changing the image size, the normalisation, the
+    model or the data computes fresh features instead of silently returning stale ones.
     Training a head on these cached features costs a matrix multiply per epoch instead of a
     full backbone pass per image: that is the feature-extraction speed-up.
 
@@ -290,15 +321,16 @@ def extract_features(feature_model: nn.Module, dataset: Dataset, *, batch_size: 
     >>> tuple(feats.shape), labels.tolist()
     ((6, 4), [0, 1, 2, 3, 4, 5])
     """
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     path = None
     if cache_key is not None:
+        batches = list(loader)   # preprocessed once: hashed, then fed to the model on a miss
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in cache_key)
-        path = output_dir("features") / f"{safe}.safetensors"
+        path = output_dir("features") / f"{safe}-{fingerprint(feature_model, batches)}.safetensors"
         if path.is_file():
             stored = load_file(str(path))
-            if len(stored["labels"]) == len(dataset):
-                return stored["features"], stored["labels"]
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
+            return stored["features"], stored["labels"]
+        loader = batches
     feats, labels = predict(feature_model, loader, device=device)
     feats = feats.flatten(1).contiguous()
     if path is not None:

@@ -162,7 +162,7 @@ def test_dict_inputs_and_logits_outputs_are_supported():
     assert logits.shape == (80, 2) and torch.equal(labels, y)
 
 
-def test_extract_features_caches():
+def test_extract_features_caches_under_a_derived_key(monkeypatch):
     model = SmallCNN(num_classes=2)
     models.remove_head(model)
     ds = data.load_digits([0, 1])
@@ -170,14 +170,33 @@ def test_extract_features_caches():
     assert feats.shape == (len(ds), 64) and torch.equal(labels, ds.labels)
     from course_lib.paths import output_dir
 
-    path = output_dir("features") / "smallcnn_digits01.safetensors"
-    assert path.is_file()
-    with torch.no_grad():
-        model.conv1[0].weight.zero_()  # a changed model under the same key returns the cached features
+    stored = list(output_dir("features").glob("smallcnn_digits01-*.safetensors"))
+    assert stored, "the features were not cached"
+    calls = []
+    real_predict = training.predict
+    monkeypatch.setattr(training, "predict", lambda *a, **k: calls.append(1) or real_predict(*a, **k))
     again, _ = training.extract_features(model, ds, cache_key="smallcnn/digits01")
-    assert torch.equal(again, feats)
-    fresh, _ = training.extract_features(model, ds)
-    assert not torch.equal(fresh, feats)
+    assert torch.equal(again, feats) and calls == []          # same model, same data: a cache hit
+    with torch.no_grad():
+        model.conv1[0].weight.mul_(0.5)                        # a changed model, same key ...
+    changed, _ = training.extract_features(model, ds, cache_key="smallcnn/digits01")
+    assert calls == [1] and not torch.equal(changed, feats)   # ... is recomputed, never stale
+    subset = ds.subset(list(range(10)))                        # other data under the same key
+    part, _ = training.extract_features(model, subset, cache_key="smallcnn/digits01")
+    assert calls == [1, 1] and part.shape == (10, 64)
+
+
+def test_cache_key_follows_the_preprocessing():
+    """Changing the image size (notebook 01's ``image_size``) must not reload old features."""
+    backbone = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    images = torch.rand(6, 3, 16, 16)
+    small = TensorDataset(nn.functional.interpolate(images, size=8), torch.arange(6))
+    large = TensorDataset(images, torch.arange(6))
+    key = "toy_pool"
+    a, _ = training.extract_features(backbone, small, cache_key=key)
+    b, _ = training.extract_features(backbone, large, cache_key=key)
+    assert training.fingerprint(backbone, [small[:]]) != training.fingerprint(backbone, [large[:]])
+    assert torch.allclose(b, images.mean(dim=(2, 3)))
 
 
 def test_fit_linear_head_on_features():

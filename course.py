@@ -5,6 +5,9 @@ The same commands on Linux, macOS and Windows (standard library only, no bash ne
 
     python course.py setup        create .venv/ if needed and install (e.g. before a workshop)
     python course.py lab [ARGS]   create .venv/ if needed, install, open JupyterLab at notebook 00
+                                  (your own copies in my_notebooks/; --originals for notebooks/)
+    python course.py fresh NN ... replace your copy of notebook NN by the course's current one
+                                  (your copy is kept, renamed; e.g. `fresh 06`, `fresh all`)
     python course.py test [ARGS]  ... install, run the unit tests and every notebook (ARGS go to pytest)
     python course.py bench [ARGS] ... install, run the benchmarks (README tables)
     python course.py wheelhouse DIR [--platform NAME ...]
@@ -40,6 +43,10 @@ VENV = REPO / ".venv"
 STAMP_NAME = ".course-installed"
 CONSTRAINTS_DIR = REPO / "constraints"
 NOTEBOOK_00 = "notebooks/00_start_here.ipynb"
+#: The learner's own copies of the notebooks (git-ignored): `lab` opens these, so "Run All"
+#: and autosave never touch the tracked notebooks and `git pull` never conflicts with them.
+LEARNER_DIR = "my_notebooks"
+COPIES_RECORD = ".originals.json"
 
 #: CPython version the pins were resolved for (soupsieve's pin needs 3.11.5 or newer).
 PINNED_PYTHON = (3, 11)
@@ -68,7 +75,7 @@ TEST_ARGS = ["tests", "course_lib", "notebooks", "--doctest-modules",
              "--durations=15"]
 
 
-COMMANDS = ("setup", "lab", "test", "bench", "wheelhouse")
+COMMANDS = ("setup", "lab", "test", "bench", "wheelhouse", "fresh")
 
 
 class LauncherError(RuntimeError):
@@ -196,8 +203,8 @@ def needs_install(stamp: Path, fingerprint: str) -> bool:
 
 
 def lab_command(python: Path | str, repo: Path, as_root: bool,
-                extra: list[str] | None = None) -> list[str]:
-    """JupyterLab serving the repository, opened at notebook 00 (``--allow-root`` as root).
+                extra: list[str] | None = None, start: str = NOTEBOOK_00) -> list[str]:
+    """JupyterLab serving the repository, opened at ``start`` (``--allow-root`` as root).
 
     ``extra`` goes to JupyterLab, e.g. ``["--port=9999", "--no-browser"]``.
     """
@@ -205,7 +212,104 @@ def lab_command(python: Path | str, repo: Path, as_root: bool,
     if as_root:
         cmd.append("--allow-root")  # e.g. inside a container
     return cmd + [f"--ServerApp.root_dir={repo}",
-                  f"--LabApp.default_url=/lab/tree/{NOTEBOOK_00}", *(extra or [])]
+                  f"--LabApp.default_url=/lab/tree/{start}", *(extra or [])]
+
+
+# --------------------------------------------------------------------------- learner copies
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _read_record(folder: Path) -> dict[str, str]:
+    try:
+        return json.loads((folder / COPIES_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_record(folder: Path, record: dict[str, str]) -> None:
+    text = json.dumps(record, indent=1, sort_keys=True) + "\n"
+    (folder / COPIES_RECORD).write_text(text, encoding="utf-8")
+
+
+def learner_copies(repo: Path) -> list[str]:
+    """Give the learner a copy of every course notebook in ``my_notebooks/``; return news.
+
+    A notebook is copied only when the learner has no copy of it (first launch, or a notebook
+    new in the course); an existing copy is never overwritten. When the course's version
+    changed since the copy was made (after a ``git pull``), the news says so and how to get it.
+
+    >>> import tempfile
+    >>> repo = Path(tempfile.mkdtemp()); (repo / "notebooks").mkdir()
+    >>> _ = (repo / "notebooks" / "00_a.ipynb").write_text("{}")
+    >>> learner_copies(repo)
+    ['my_notebooks/00_a.ipynb: your copy of notebooks/00_a.ipynb (made now)']
+    >>> learner_copies(repo), (repo / "my_notebooks" / "00_a.ipynb").read_text()
+    ([], '{}')
+    >>> _ = (repo / "notebooks" / "00_a.ipynb").write_text('{"new": 1}')
+    >>> print(learner_copies(repo)[0])
+    notebooks/00_a.ipynb changed in the course since your copy was made; your copy is unchanged. For the new version: python course.py fresh 00
+    """
+    originals = sorted((repo / "notebooks").glob("*.ipynb"))
+    folder = repo / LEARNER_DIR
+    folder.mkdir(exist_ok=True)
+    record, news = _read_record(folder), []
+    for original in originals:
+        copy = folder / original.name
+        digest = _sha256(original)
+        if not copy.exists():
+            copy.write_bytes(original.read_bytes())
+            record[original.name] = digest
+            news.append(f"{LEARNER_DIR}/{copy.name}: your copy of notebooks/{original.name} "
+                        "(made now)")
+        elif record.get(original.name) not in (None, digest):
+            news.append(f"notebooks/{original.name} changed in the course since your copy was "
+                        "made; your copy is unchanged. For the new version: "
+                        f"python course.py fresh {original.name[:2]}")
+    _write_record(folder, record)
+    return news
+
+
+def fresh_copies(repo: Path, which: list[str], now: str | None = None) -> list[str]:
+    """Replace the learner's copies of the notebooks ``which`` ("06", or "all") by the course's.
+
+    The learner's copy is never deleted: it is renamed ``NN_name.mine-<time>.ipynb`` first.
+
+    >>> import tempfile
+    >>> repo = Path(tempfile.mkdtemp()); (repo / "notebooks").mkdir()
+    >>> _ = (repo / "notebooks" / "06_b.ipynb").write_text("{}")
+    >>> _ = learner_copies(repo); _ = (repo / "my_notebooks" / "06_b.ipynb").write_text("mine")
+    >>> fresh_copies(repo, ["06"], now="20261126-0400")
+    ['my_notebooks/06_b.ipynb: the course version; yours is kept as my_notebooks/06_b.mine-20261126-0400.ipynb']
+    >>> sorted(p.name for p in (repo / "my_notebooks").glob("*.ipynb"))
+    ['06_b.ipynb', '06_b.mine-20261126-0400.ipynb']
+    """
+    import time
+
+    now = now or time.strftime("%Y%m%d-%H%M%S")
+    originals = sorted((repo / "notebooks").glob("*.ipynb"))
+    wanted = [o for o in originals if "all" in which or o.name[:2] in which]
+    unknown = sorted(set(which) - {"all"} - {o.name[:2] for o in originals})
+    if unknown or not which:
+        numbers = " ".join(o.name[:2] for o in originals)
+        raise LauncherError(f"fresh: no course notebook numbered {' '.join(unknown) or '(none given)'}; "
+                            f"give one or more of: {numbers}, or all (e.g. python course.py fresh 06)")
+    folder = repo / LEARNER_DIR
+    folder.mkdir(exist_ok=True)
+    record, news = _read_record(folder), []
+    for original in wanted:
+        copy = folder / original.name
+        kept = ""
+        if copy.exists():
+            backup = copy.with_name(f"{copy.stem}.mine-{now}.ipynb")
+            copy.rename(backup)
+            kept = f"; yours is kept as {LEARNER_DIR}/{backup.name}"
+        copy.write_bytes(original.read_bytes())
+        record[original.name] = _sha256(original)
+        news.append(f"{LEARNER_DIR}/{copy.name}: the course version{kept}")
+    _write_record(folder, record)
+    return news
 
 
 def test_command(python: Path | str, extra: list[str]) -> list[str]:
@@ -382,8 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in COMMANDS:
         print(__doc__ if argv and argv[0] in ("-h", "--help") else
-              "usage: python course.py setup | lab | test | bench | "
-              "wheelhouse DIR [--platform NAME ...]", file=sys.stderr)
+              "usage: python course.py setup | lab [--originals] | test | bench | "
+              "fresh NN ... | wheelhouse DIR [--platform NAME ...]", file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     command, rest = argv[0], argv[1:]
     os.chdir(REPO)
@@ -400,6 +504,10 @@ def main(argv: list[str] | None = None) -> int:
             keys = list(PLATFORMS) if "all" in keys else keys
             build_wheelhouse(args.dir.resolve(), keys, args.record)
             return 0
+        if command == "fresh":
+            for line in fresh_copies(REPO, rest):
+                print(f"==> {line}")
+            return 0
         wheelhouse, rest = _pop_option(rest, "--wheelhouse")
         python = setup(wheelhouse)
         if command == "setup":
@@ -407,7 +515,14 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command == "lab":
             as_root = hasattr(os, "geteuid") and os.geteuid() == 0
-            return _hand_over(lab_command(python, REPO, as_root, rest))
+            start = NOTEBOOK_00
+            if "--originals" in rest:
+                rest = [arg for arg in rest if arg != "--originals"]
+            else:
+                for line in learner_copies(REPO):
+                    print(f"==> {line}")
+                start = f"{LEARNER_DIR}/{Path(NOTEBOOK_00).name}"
+            return _hand_over(lab_command(python, REPO, as_root, rest, start))
         if command == "test":
             return _hand_over(test_command(python, rest))
         for cmd in bench_commands(python, rest):

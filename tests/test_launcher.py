@@ -143,6 +143,8 @@ def test_lab_command_opens_notebook_00_and_allows_root_only_as_root():
     assert "--allow-root" in root
     assert f"--ServerApp.root_dir={REPO}" in user
     assert "--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb" in user
+    mine = course.lab_command(python, REPO, False, start="my_notebooks/00_start_here.ipynb")
+    assert "--LabApp.default_url=/lab/tree/my_notebooks/00_start_here.ipynb" in mine
     assert (REPO / course.NOTEBOOK_00).is_file()
     assert course.lab_command(python, REPO, False, ["--port=9999"])[-1] == "--port=9999"
 
@@ -207,3 +209,47 @@ def test_readme_memory_note_matches_the_measured_peaks():
     expected = f"`{heaviest}` at {peaks[heaviest]:.2f} GB"
     assert expected in note, f"README's Binder note is out of date: it should say {expected}"
     assert f"from {min(peaks.values()):.2f} to {peaks[heaviest]:.2f} GB" in note
+
+
+def _course_copy(tmp_path):
+    """A stand-in repository with the real notebooks' names (contents are tiny)."""
+    (tmp_path / "notebooks").mkdir()
+    for original in sorted((REPO / "notebooks").glob("*.ipynb")):
+        (tmp_path / "notebooks" / original.name).write_text(f'{{"v": "{original.name}"}}')
+    return tmp_path
+
+
+def test_lab_gives_the_learner_copies_and_never_overwrites_them(tmp_path):
+    repo = _course_copy(tmp_path)
+    news = course.learner_copies(repo)
+    names = sorted(p.name for p in (repo / "notebooks").glob("*.ipynb"))
+    assert len(news) == len(names) >= 12
+    assert sorted(p.name for p in (repo / course.LEARNER_DIR).glob("*.ipynb")) == names
+    mine = repo / course.LEARNER_DIR / "06_fine_tuning.ipynb"
+    mine.write_text("my answers")                               # the learner works
+    assert course.learner_copies(repo) == []                    # second launch: nothing to say
+    assert mine.read_text() == "my answers"
+    (repo / "notebooks" / "06_fine_tuning.ipynb").write_text('{"v": 2}')   # git pull
+    (repo / "notebooks" / "12_new.ipynb").write_text("{}")                 # a new notebook
+    news = course.learner_copies(repo)
+    assert mine.read_text() == "my answers"                     # still never overwritten
+    assert any("fresh 06" in line for line in news) and any("12_new" in line for line in news)
+
+
+def test_fresh_keeps_the_learners_copy_and_rejects_unknown_numbers(tmp_path):
+    repo = _course_copy(tmp_path)
+    course.learner_copies(repo)
+    mine = repo / course.LEARNER_DIR / "03_gradient_descent.ipynb"
+    mine.write_text("my answers")
+    news = course.fresh_copies(repo, ["03"], now="t0")
+    kept = repo / course.LEARNER_DIR / "03_gradient_descent.mine-t0.ipynb"
+    assert kept.read_text() == "my answers" and "mine-t0" in news[0]
+    assert mine.read_text() == (repo / "notebooks" / "03_gradient_descent.ipynb").read_text()
+    with pytest.raises(course.LauncherError, match="no course notebook numbered 42.*fresh 06"):
+        course.fresh_copies(repo, ["42"])
+    assert len(course.fresh_copies(repo, ["all"], now="t1")) >= 12
+
+
+def test_learner_copies_are_git_ignored_and_not_collected_by_the_tests():
+    assert "my_notebooks/" in (REPO / ".gitignore").read_text().splitlines()
+    assert "my_notebooks" not in " ".join(course.TEST_ARGS)

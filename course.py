@@ -244,7 +244,7 @@ def learner_copies(repo: Path) -> list[str]:
     >>> repo = Path(tempfile.mkdtemp()); (repo / "notebooks").mkdir()
     >>> _ = (repo / "notebooks" / "00_a.ipynb").write_text("{}")
     >>> learner_copies(repo)
-    ['my_notebooks/00_a.ipynb: your copy of notebooks/00_a.ipynb (made now)']
+    ["my_notebooks/: your own copy of 00_a.ipynb (made now). You work there; the course's notebooks/ stay untouched."]
     >>> learner_copies(repo), (repo / "my_notebooks" / "00_a.ipynb").read_text()
     ([], '{}')
     >>> _ = (repo / "notebooks" / "00_a.ipynb").write_text('{"new": 1}')
@@ -254,20 +254,22 @@ def learner_copies(repo: Path) -> list[str]:
     originals = sorted((repo / "notebooks").glob("*.ipynb"))
     folder = repo / LEARNER_DIR
     folder.mkdir(exist_ok=True)
-    record, news = _read_record(folder), []
+    record, news, made = _read_record(folder), [], []
     for original in originals:
         copy = folder / original.name
         digest = _sha256(original)
         if not copy.exists():
             copy.write_bytes(original.read_bytes())
             record[original.name] = digest
-            news.append(f"{LEARNER_DIR}/{copy.name}: your copy of notebooks/{original.name} "
-                        "(made now)")
+            made.append(original.name)
         elif record.get(original.name) not in (None, digest):
             news.append(f"notebooks/{original.name} changed in the course since your copy was "
                         "made; your copy is unchanged. For the new version: "
                         f"python course.py fresh {original.name[:2]}")
     _write_record(folder, record)
+    if made:
+        news.insert(0, f"{LEARNER_DIR}/: your own copy of {', '.join(made)} (made now). You "
+                       "work there; the course's notebooks/ stay untouched.")
     return news
 
 

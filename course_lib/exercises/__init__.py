@@ -195,6 +195,36 @@ def check_choice(answer: Any, *, variable: str, correct: str, praise: str,
     return Quiz(variable, "", {}, correct, praise, reasons).check(answer)
 
 
+def check_prediction(prediction: Any, *, options: tuple[str, ...], measured: str, result: str,
+                     before_running: str, if_wrong: str, next_step: str = "") -> Feedback:
+    """Feedback for a "change it and predict" exercise: the learner's prediction, written
+    before running, against what their own run measured (``measured``, one of ``options``).
+
+    ``result`` states the measurement in a sentence; ``before_running`` is the hint while
+    unanswered; ``if_wrong`` the hint after a wrong prediction; ``next_step`` follows praise.
+
+    >>> fb = check_prediction("up", options=("up", "down"), measured="down",
+    ...                       result="The loss went from 2.0 to 1.5", before_running="...",
+    ...                       if_wrong="Look at the slope.")
+    >>> fb.message
+    'The loss went from 2.0 to 1.5: down, against your prediction (up).'
+    >>> check_prediction(..., options=("up", "down"), measured="up", result="",
+    ...                  before_running="Think first.", if_wrong="").status
+    'unanswered'
+    """
+    *rest, last = [f'"{option}"' for option in options]
+    listed = f"{', '.join(rest)} or {last}"
+    if is_unanswered(prediction):
+        return Feedback.unanswered(f"Not answered yet: before running, set `prediction` to "
+                                   f"{listed}.", before_running)
+    said = str(prediction).strip().lower()
+    if said not in options:
+        return Feedback.incorrect(f"{prediction!r} is not an option: {listed}.")
+    if said == measured:
+        return Feedback.correct(f"Your prediction held. {result}.{' ' + next_step if next_step else ''}")
+    return Feedback.incorrect(f"{result}: {measured}, against your prediction ({said}).", if_wrong)
+
+
 def show_solution(solution: Callable[..., Any]) -> None:
     """Print the source of a model solution, only when the learner asks for it.
 

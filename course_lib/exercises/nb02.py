@@ -21,7 +21,7 @@ from typing import Iterator
 
 import torch
 
-from . import Feedback, call_learner_code, is_unanswered
+from . import Feedback, call_learner_code, check_prediction
 
 _MISSING = object()
 
@@ -218,22 +218,15 @@ def check_shrink_prediction(prediction, shrink: float, loss_before: float,
     ``prediction`` is ``"lower"`` or ``"higher"`` (the loss after dividing θ by ``shrink``),
     written before running; the two losses are the learner's own measurements.
     """
-    if is_unanswered(prediction):
-        return Feedback.unanswered(
-            'Not answered yet: before running, set `prediction` to "lower" or "higher".',
-            "Dividing θ divides every logit: are the pretrained model's answers for digits "
-            "5–9 confident and right, or confident and wrong?")
-    said = str(prediction).strip().lower()
-    if said not in ("lower", "higher"):
-        return Feedback.incorrect(f'{prediction!r} is not an option: "lower" or "higher".')
     measured = "lower" if loss_after < loss_before else "higher"
-    text = (f"θ / {shrink:g}: the fine-tuning objective went from {loss_before:.1f} to "
-            f"{loss_after:.1f} ({measured})")
-    if said == measured:
-        return Feedback.correct(f"Your prediction held. {text}.")
-    return Feedback.incorrect(f"{text}, not {said}.",
-                              "Smaller logits mean less confident answers: that helps when the "
-                              "answers are wrong, and hurts when they are right.")
+    return check_prediction(
+        prediction, options=("lower", "higher"), measured=measured,
+        result=(f"θ / {shrink:g}: the fine-tuning objective went from {loss_before:.1f} to "
+                f"{loss_after:.1f}"),
+        before_running="Dividing θ divides every logit: are the pretrained model's answers for "
+                       "digits 5–9 confident and right, or confident and wrong?",
+        if_wrong="Smaller logits mean less confident answers: that helps when the answers are "
+                 "wrong, and hurts when they are right.")
 
 
 def solution_shrink_prediction(shrink):

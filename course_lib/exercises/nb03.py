@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from . import Feedback, call_learner_code, is_unanswered
+from . import Feedback, call_learner_code, check_prediction, is_unanswered
 
 VERDICTS = ("too small", "good", "too large")
 
@@ -95,24 +95,16 @@ def solution_lr_verdicts(curves):
 
 def check_overshoot_prediction(prediction, lr: float, losses: list[float]) -> Feedback:
     """Change-and-predict: will the loss ever go up in 30 steps of GD at the learner's η?"""
-    options = ("goes up", "never goes up")
-    if is_unanswered(prediction):
-        return Feedback.unanswered(
-            'Not answered yet: before running, set `prediction` to "goes up" or "never goes up".',
-            "Exercise 2's η values bracket the answer: which one did yours look like?")
-    said = str(prediction).strip().lower()
-    if said not in options:
-        return Feedback.incorrect(f'{prediction!r} is not an option: "goes up" or '
-                                  '"never goes up".')
     ups = times_loss_went_up(losses)
-    measured = "goes up" if ups else "never goes up"
-    text = (f"At η = {lr:g} the loss went up on {ups} of {len(losses) - 1} steps "
-            f"(final {losses[-1]:.3f})")
-    if said == measured:
-        return Feedback.correct(f"Your prediction held. {text}. Now try an η on the other side.")
-    return Feedback.incorrect(f"{text}: it {measured}, against your prediction.",
-                              "Overshooting starts when one step jumps past the valley floor; "
-                              "find the η between your two runs where that begins.")
+    return check_prediction(
+        prediction, options=("goes up", "never goes up"),
+        measured="goes up" if ups else "never goes up",
+        result=(f"At η = {lr:g} the loss went up on {ups} of {len(losses) - 1} steps "
+                f"(final {losses[-1]:.3f})"),
+        before_running="Exercise 2's η values bracket the answer: which one did yours look like?",
+        if_wrong="Overshooting starts when one step jumps past the valley floor; find the η "
+                 "between your two runs where that begins.",
+        next_step="Now try an η on the other side.")
 
 
 def solution_overshoot_prediction(lr):

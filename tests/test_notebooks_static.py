@@ -47,3 +47,21 @@ def test_no_progress_bar_is_stored_unfinished(notebook):
         text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
         frozen += [i for m in re.finditer(r"(\d{1,3})%\|", text) if int(m.group(1)) < 100]
     assert not frozen, f"{path.name}: progress bars stored below 100 % in cells {sorted(set(frozen))}"
+
+
+def test_code_fits_the_cell_width(notebook):
+    """Lines longer than 88 columns are clipped in JupyterLab's default cell width."""
+    path, nb = notebook
+    long = [(i, len(line)) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            for line in cell.source.splitlines() if len(line) > 88]
+    assert not long, f"{path.name}: code lines over 88 columns (cell, length): {long}"
+
+
+def test_no_solution_is_executed_or_stored(notebook):
+    """"Run All" never runs a model solution; no exercise's ✅ is committed."""
+    path, nb = notebook
+    executed = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+                and re.search(r"^\s*#\s*solution", cell.source, re.I | re.M)]
+    ticks = [i for i, out in _outputs(nb) if "✅" in str(out)]
+    assert not executed, f"{path.name}: solution code cells {executed} (use show_solution)"
+    assert not ticks, f"{path.name}: stored ✅ outputs in cells {ticks}"

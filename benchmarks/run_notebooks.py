@@ -3,11 +3,14 @@
     .venv/bin/python benchmarks/run_notebooks.py                 # all notebooks
     .venv/bin/python benchmarks/run_notebooks.py notebooks/06_*.ipynb --write-outputs
 
+Each run also compares the result lines a fresh kernel printed with the committed outputs (text
+only, after the substitutions of ``tests/nbval_sanitize.cfg``: timings, progress bars, sizes) and
+reports the code cells that differ, so "what is committed is what a learner gets" is measured.
 A full run (no notebooks named) writes ``benchmarks/results.md`` (a Markdown table with the
 budgets) and ``benchmarks/results.png``, and replaces the table between the ``BENCHMARK-TABLE``
 markers in README.md; naming notebooks only prints their table. ``--write-outputs`` saves each executed notebook in place, so the committed
 notebooks carry the outputs of a real run. Exits non-zero if a notebook fails.
-Budgets (2 CPU cores): each notebook ≤ 3 min and ≤ 1.5 GB; the whole course ≤ 12 min.
+Budgets (2 CPU cores): each notebook ≤ 3 min and ≤ 1.5 GB; the whole course ≤ 8 min.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-MINUTES_BUDGET, GB_BUDGET, TOTAL_BUDGET = 3.0, 1.5, 12.0
+MINUTES_BUDGET, GB_BUDGET, TOTAL_BUDGET = 3.0, 1.5, 8.0
 START, END = "<!-- BENCHMARK-TABLE:START -->", "<!-- BENCHMARK-TABLE:END -->"
 
 
@@ -98,12 +101,50 @@ def static_progress_bars(nb) -> int:
     return replaced
 
 
+def _sanitizers(cfg: Path = REPO / "tests" / "nbval_sanitize.cfg") -> list[tuple[re.Pattern, str]]:
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cfg, encoding="utf-8")
+    return [(re.compile(parser[name]["regex"]), parser[name]["replace"]) for name in parser.sections()]
+
+
+def result_text(cell, sanitizers) -> str:
+    """The text a code cell printed (stdout, results, errors), with run-dependent parts replaced.
+
+    Figures, widgets and stderr (warnings) are left out: they are not result lines.
+    """
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stdout":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") in ("execute_result", "display_data"):
+            data = out.get("data", {})
+            if "application/vnd.jupyter.widget-view+json" in data or "image/png" in data:
+                continue
+            parts.append(data.get("text/plain", ""))
+        elif out.get("output_type") == "error":
+            parts.append(f"{out.get('ename')}: {out.get('evalue')}")
+    text = "".join(parts)
+    for pattern, replacement in sanitizers:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def differing_cells(committed, executed) -> list[int]:
+    """Indices of the code cells whose result lines differ between two copies of a notebook."""
+    sanitizers = _sanitizers()
+    return [i for i, (a, b) in enumerate(zip(committed.cells, executed.cells))
+            if a.cell_type == "code" and result_text(a, sanitizers) != result_text(b, sanitizers)]
+
+
 def run_notebook(path: Path, timeout: int, write_outputs: bool) -> dict:
     """Execute one notebook in a fresh kernel; return seconds, peak GB and any error."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    committed = nbformat.read(path, as_version=4)
     nb.metadata.pop("widgets", None)  # stale widget state would not match the new outputs' model ids
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
@@ -126,21 +167,29 @@ def run_notebook(path: Path, timeout: int, write_outputs: bool) -> dict:
             error = f"{type(exc).__name__}: {message.splitlines()[-1][:300]}"
         seconds = time.perf_counter() - start
         peak = monitor.stop()
+    static_progress_bars(nb)
+    differ = differing_cells(committed, nb) if error is None else []
     if write_outputs and error is None:
-        static_progress_bars(nb)
         nbformat.write(nb, path)
-    return {"notebook": path.stem, "seconds": seconds, "peak_gb": peak / 2**30, "error": error}
+    return {"notebook": path.stem, "seconds": seconds, "peak_gb": peak / 2**30, "error": error,
+            "differ": differ}
 
 
 def table(results: list[dict], label: str = "whole course") -> str:
-    lines = ["| notebook | minutes | peak memory (GB) | within budget |", "|---|---:|---:|:---:|"]
+    lines = ["| notebook | minutes | peak memory (GB) | within budget | prints what is committed |",
+             "|---|---:|---:|:---:|:---:|"]
     for r in results:
         ok = r["error"] is None and r["seconds"] / 60 <= MINUTES_BUDGET and r["peak_gb"] <= GB_BUDGET
         status = "✓" if ok else ("✗ failed" if r["error"] else "✗")
-        lines.append(f"| `{r['notebook']}` | {r['seconds'] / 60:.2f} | {r['peak_gb']:.2f} | {status} |")
+        differ = r.get("differ", [])
+        same = "–" if r["error"] else ("✓" if not differ else f"✗ cells {', '.join(map(str, differ))}")
+        lines.append(f"| `{r['notebook']}` | {r['seconds'] / 60:.2f} | {r['peak_gb']:.2f} | {status} "
+                     f"| {same} |")
     total = sum(r["seconds"] for r in results) / 60
+    all_same = not any(r.get("differ") or r["error"] for r in results)
     lines.append(f"| **{label}** | **{total:.1f}** | max {max(r['peak_gb'] for r in results):.2f} | "
-                 f"{'✓' if total <= TOTAL_BUDGET and not any(r['error'] for r in results) else '✗'} |")
+                 f"{'✓' if total <= TOTAL_BUDGET and not any(r['error'] for r in results) else '✗'} "
+                 f"| {'✓' if all_same else '✗'} |")
     return "\n".join(lines)
 
 
@@ -205,7 +254,10 @@ def main(argv=None) -> int:
         print(f"running {path.name} ...", end=" ", flush=True)
         result = run_notebook(path.resolve(), args.timeout, args.write_outputs)
         results.append(result)
-        print(f"{result['seconds']:.1f} s, {result['peak_gb']:.2f} GB" + (f"  FAILED: {result['error']}" if result["error"] else ""))
+        print(f"{result['seconds']:.1f} s, {result['peak_gb']:.2f} GB"
+              + (f"  FAILED: {result['error']}" if result["error"] else "")
+              + (f"  result lines differ from the committed ones in cells {result['differ']}"
+                 if result["differ"] else ""))
     block = machine() + "\n\n" + table(results, "total of these" if args.notebooks else "whole course")
     if not args.notebooks:  # only a full run replaces the published table, plot and README section
         (HERE / "results.md").write_text(block + "\n")

@@ -1,0 +1,37 @@
+"""benchmarks/run_notebooks.py: its check that a fresh run prints what is committed."""
+import importlib.util
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from conftest import REPO_DIR
+
+_spec = importlib.util.spec_from_file_location("run_notebooks", REPO_DIR / "benchmarks" / "run_notebooks.py")
+runner = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(runner)
+
+
+def _notebook(*texts):
+    cells = [new_markdown_cell("# title")]
+    for text in texts:
+        cell = new_code_cell("print(...)")
+        cell.outputs = [new_output("stream", name="stdout", text=text),
+                        new_output("stream", name="stderr", text="a warning that may vary\n")]
+        cells.append(cell)
+    return new_notebook(cells=cells)
+
+
+def test_a_changed_result_line_is_reported_and_timings_are_not():
+    committed = _notebook("accuracy 0.912 in 3.2 s\n", "verdict: A better\n")
+    same = _notebook("accuracy 0.912 in 7.9 s\n", "verdict: A better\n")
+    changed = _notebook("accuracy 0.912 in 3.2 s\n", "verdict: no detectable difference\n")
+    assert runner.differing_cells(committed, same) == []
+    assert runner.differing_cells(committed, changed) == [2]
+
+
+def test_the_table_reports_what_differs():
+    rows = [{"notebook": "06_x", "seconds": 60.0, "peak_gb": 1.0, "error": None, "differ": [4]},
+            {"notebook": "07_y", "seconds": 30.0, "peak_gb": 0.9, "error": None, "differ": []}]
+    text = runner.table(rows)
+    assert "| ✗ cells 4 |" in text and "| 0.50 | 0.90 | ✓ | ✓ |" in text
+    assert nbformat.validate(_notebook("x\n")) is None

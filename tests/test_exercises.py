@@ -101,3 +101,12 @@ def test_a_quiz_without_a_reason_for_a_wrong_option_is_refused():
 def test_check_choice_is_a_quiz_without_option_texts():
     fb = exercises.check_choice("c", variable="x", correct="a", praise="Yes.", reasons={"b": "No."})
     assert fb.message == """'c' is not an option: "a" or "b"."""
+
+
+def test_the_right_option_is_not_given_away_by_its_length_or_letter():
+    """A learner who always picks the longest option, or always "a", must not pass the quizzes."""
+    shown = [quiz for quiz in QUIZZES.values() if quiz.options]
+    longest = [quiz.variable for quiz in shown
+               if max(quiz.options, key=lambda letter: len(quiz.options[letter])) == quiz.answer]
+    assert len(longest) <= len(shown) // 2, f"the answer is the longest option in {longest}"
+    assert len({quiz.answer for quiz in shown}) >= 2, "every quiz has the same answer letter"

@@ -8,7 +8,8 @@ only, after the substitutions of ``tests/nbval_sanitize.cfg``: timings, progress
 reports the code cells that differ, so "what is committed is what a learner gets" is measured.
 A full run (no notebooks named) writes ``benchmarks/results.md`` (a Markdown table with the
 budgets) and ``benchmarks/results.png``, and replaces the table between the ``BENCHMARK-TABLE``
-markers in README.md; naming notebooks only prints their table. ``--write-outputs`` saves each executed notebook in place, so the committed
+markers in README.md, and the measured minutes and peaks in INSTRUCTORS.md's headings and the
+README's Binder note; naming notebooks only prints their table. ``--write-outputs`` saves each executed notebook in place, so the committed
 notebooks carry the outputs of a real run. Exits non-zero if a notebook fails.
 Budgets (2 CPU cores): each notebook ≤ 3 min and ≤ 1.5 GB; the whole course ≤ 8 min.
 """
@@ -241,6 +242,31 @@ def update_readme(block: str, readme: Path = REPO / "README.md", start: str = ST
     return True
 
 
+def update_guides(results: list[dict], guide: Path = REPO / "INSTRUCTORS.md",
+                  readme: Path = REPO / "README.md") -> None:
+    """Write the measured minutes and peaks into INSTRUCTORS.md's notebook headings (marking the
+    heaviest) and into the README's Binder note, so neither can drift from the table."""
+    peaks = {r["notebook"]: r["peak_gb"] for r in results if r["error"] is None}
+    if not peaks:
+        return
+    heaviest = max(peaks, key=peaks.get)
+    text = guide.read_text(encoding="utf-8")
+    for r in results:
+        if r["error"] is None:
+            mark = " (the heaviest)" if r["notebook"] == heaviest else ""
+            text = re.sub(rf"^(### {r['notebook'][:2]} · [^\n]*?— )run [\d.]+ min, peak [\d.]+ GB"
+                          r"( \(the heaviest\))?$",
+                          lambda m: f"{m.group(1)}run {r['seconds'] / 60:.2f} min, peak "
+                                    f"{r['peak_gb']:.2f} GB{mark}", text, flags=re.M)
+    guide.write_text(text, encoding="utf-8")
+    text = readme.read_text(encoding="utf-8")
+    text = re.sub(r"run from [\d.]+ to [\d.]+ GB per(\s+)notebook; the heaviest is `\w+` at [\d.]+ GB",
+                  lambda m: f"run from {min(peaks.values()):.2f} to {peaks[heaviest]:.2f} GB per"
+                            f"{m.group(1)}notebook; the heaviest is `{heaviest}` at "
+                            f"{peaks[heaviest]:.2f} GB", text)
+    readme.write_text(text, encoding="utf-8")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
@@ -264,6 +290,7 @@ def main(argv=None) -> int:
         plot(results, HERE / "results.png")
         if not args.no_readme:
             update_readme(block + "\n\n![time and memory per notebook](benchmarks/results.png)")
+            update_guides(results)
     print("\n" + block)
     failed = [r["notebook"] for r in results if r["error"]]
     if failed:

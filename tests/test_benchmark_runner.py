@@ -35,3 +35,17 @@ def test_the_table_reports_what_differs():
     text = runner.table(rows)
     assert "| ✗ cells 4 |" in text and "| 0.50 | 0.90 | ✓ | ✓ |" in text
     assert nbformat.validate(_notebook("x\n")) is None
+
+
+def test_guides_follow_the_measurements(tmp_path):
+    guide, readme = tmp_path / "INSTRUCTORS.md", tmp_path / "README.md"
+    guide.write_text("### 06 · Fine-tuning — run 1.16 min, peak 1.22 GB\n"
+                     "### 09 · Text — run 0.79 min, peak 1.38 GB (the heaviest)\n")
+    readme.write_text("Measured kernel peaks run from 0.84 to 1.38 GB per\n"
+                      "notebook; the heaviest is `09_text` at 1.38 GB. Every notebook fits.\n")
+    rows = [{"notebook": "06_fine", "seconds": 90.0, "peak_gb": 1.41, "error": None},
+            {"notebook": "09_text", "seconds": 60.0, "peak_gb": 1.2, "error": None}]
+    runner.update_guides(rows, guide, readme)
+    assert guide.read_text() == ("### 06 · Fine-tuning — run 1.50 min, peak 1.41 GB (the heaviest)\n"
+                                 "### 09 · Text — run 1.00 min, peak 1.20 GB\n")
+    assert "from 1.20 to 1.41 GB per\nnotebook; the heaviest is `06_fine` at 1.41 GB." in readme.read_text()

@@ -1,5 +1,9 @@
 """Text data and helpers for transfer with a BERT-style encoder (notebook 09).
 
+Fine-tuning on a CPU is made cheap by running the frozen bottom of the encoder once: the
+hidden states entering layer ``first_layer`` are cached (:func:`cache_states`) and only the
+layers above, the pooling and the head run at every step (:class:`EncoderTop`).
+
 >>> ds = load_text_dataset()
 >>> len(ds), ds.classes
 (320, ['cooking', 'finance', 'science', 'sport'])
@@ -7,6 +11,7 @@
 from __future__ import annotations
 
 import csv
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,16 +190,101 @@ def logistic_head(embeddings, labels, train, C: float = 10.0):
     return head
 
 
+@dataclass
+class TextCache:
+    """One pass of the encoder over every text, kept for reuse.
+
+    ``hidden`` (N, T, H) holds the token vectors entering layer ``first_layer`` (what
+    :class:`EncoderTop` starts from); ``mean`` and ``cls`` (N, H) are the final sentence vectors
+    by mean pooling and by the ``[CLS]`` token.
+    """
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    hidden: torch.Tensor
+    mean: torch.Tensor
+    cls: torch.Tensor
+    first_layer: int
+
+
+def cache_states(model, tokenizer, texts: list[str], first_layer: int = 4, max_length: int = 32,
+                 batch_size: int = 64) -> TextCache:
+    """Tokenise once and run the encoder once (eval mode, no gradients) over ``texts``.
+
+    >>> from course_lib.models import load_backbone
+    >>> bb = load_backbone("minilm")
+    >>> c = cache_states(bb.model, bb.preprocess, ["the cat sat", "stocks fell sharply"])
+    >>> c.hidden.shape[0], c.hidden.shape[2], c.mean.shape, c.first_layer
+    (2, 384, torch.Size([2, 384]), 4)
+    """
+    from .models import evaluating
+
+    n_layers = len(model.encoder.encoder.layer)
+    if not 0 <= first_layer <= n_layers:
+        raise ValueError(f"first_layer must be between 0 (fine-tune every layer) and {n_layers} "
+                         f"(fine-tune none), got {first_layer}.")
+    encoded = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
+                        return_tensors="pt")
+    ids, mask = encoded["input_ids"], encoded["attention_mask"]
+    hidden, last = [], []
+    with evaluating(model):
+        for i in range(0, len(ids), batch_size):
+            out = model.encoder(input_ids=ids[i:i + batch_size],
+                                attention_mask=mask[i:i + batch_size], output_hidden_states=True)
+            hidden.append(out.hidden_states[first_layer])
+            last.append(out.last_hidden_state)
+    last_hidden = torch.cat(last)
+    return TextCache(ids, mask, torch.cat(hidden), mean_pool(last_hidden, mask),
+                     last_hidden[:, 0].clone(), first_layer)
+
+
+class EncoderTop(torch.nn.Module):
+    """The layers of ``model``'s encoder from ``first_layer`` on, mean pooling and a head.
+
+    It *shares* those layers with ``model`` (training it changes ``model``), and it is fed the
+    hidden states of :func:`cache_states`: ``top(cache.hidden[i], cache.attention_mask[i])``.
+    :meth:`reset` puts back the pretrained weights it was built with and installs a new head.
+    """
+
+    def __init__(self, model, first_layer: int = 4, num_classes: int = 2):
+        super().__init__()
+        self.config = model.encoder.config
+        self.layers = model.encoder.encoder.layer[first_layer:]
+        self.classifier = torch.nn.Linear(self.config.hidden_size, num_classes)
+        self.first_layer = first_layer
+        self._pretrained = copy.deepcopy(self.layers.state_dict())
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        from transformers.masking_utils import create_bidirectional_mask
+
+        mask = create_bidirectional_mask(config=self.config, inputs_embeds=hidden,
+                                         attention_mask=attention_mask)
+        for layer in self.layers:
+            hidden = layer(hidden, mask)
+        return self.classifier(mean_pool(hidden, attention_mask))
+
+    def reset(self, head: torch.nn.Linear) -> "EncoderTop":
+        """Pretrained layers again, ``head`` as the classifier (every parameter trainable)."""
+        self.layers.load_state_dict(self._pretrained)
+        self.classifier = head
+        self.requires_grad_(True)
+        return self
+
+
 def budgeted_fit(forward, parameter_groups: list[dict], labels, split: dict, budget, *, modules=(),
-                 seed: int = 0, batch_size: int = 16, eval_every: int = 5, warmup: float = 0.1):
+                 seed: int = 0, batch_size: int = 16, eval_every: int = 5, warmup: float = 0.1,
+                 max_grad_norm: float = 1.0):
     """Train for exactly ``budget.steps`` AdamW steps; keep the weights with the best validation accuracy.
 
     ``forward(indices)`` returns logits for those rows; ``parameter_groups`` are AdamW groups
     (each with its own ``lr``); ``modules`` are put in train mode for steps and eval mode for
-    validation. The learning rate warms up linearly over the first ``warmup`` fraction of the
-    steps, then decays linearly to 0. Validation (the ``"val"`` indices) runs every
-    ``eval_every`` steps and once before the first step, so the starting point can win.
+    validation. Each step takes ``batch_size`` training rows drawn at random (a generator seeded
+    with ``seed``), clips the gradient norm to ``max_grad_norm``, and moves the learning rate:
+    a linear warm-up over the first ``warmup`` fraction of the steps, then a linear decay to 0.
+    Validation (the ``"val"`` indices) runs every ``eval_every`` steps and once before the
+    first step, so the starting point can win (a tie keeps the earlier weights).
     Returns a :class:`course_lib.compare.RunResult` scored on ``"test"`` (lr = the largest group lr).
+    Notebook 09 writes this loop out in full once.
 
     >>> from course_lib.compare import Budget
     >>> _ = torch.manual_seed(0)
@@ -205,64 +295,50 @@ def budgeted_fit(forward, parameter_groups: list[dict], labels, split: dict, bud
     >>> r.steps, r.score > 0.7
     (20, True)
     """
-    import copy
-
     from .compare import RunResult
     from .repro import seed_everything
 
     y = torch.as_tensor(np.asarray(labels)).long()
-    train, val, test = (torch.as_tensor(np.asarray(split[p])).long() for p in ("train", "val", "test"))
+    train, val, test = (np.asarray(split[p]) for p in ("train", "val", "test"))
     if len(val) == 0:
         raise ValueError("budgeted_fit selects weights on validation: carve a validation part "
                          "(compare.few_shot_trials(..., val_per_class=...)).")
     groups = [dict(g, params=list(g["params"])) for g in parameter_groups]
     peak_lr = max(float(g["lr"]) for g in groups)      # the schedule changes g["lr"] as it runs
+    tracked = [p for g in groups for p in g["params"]]
+    steps = int(budget.steps)
     seed_everything(seed)
     optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
-    warm = max(1, int(round(warmup * budget.steps)))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
-        (s + 1) / warm, max(0.0, (budget.steps - s) / max(1, budget.steps - warm))))
-    tracked = [p for g in groups for p in g["params"]]
+    warm = max(1, round(warmup * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, (steps - s) / max(1, steps - warm)))
 
-    def set_mode(train_mode: bool):
+    def accuracy(idx) -> float:
         for m in modules:
-            m.train(train_mode)
-
-    def accuracy(idx) -> torch.Tensor:
-        set_mode(False)
+            m.eval()
         with torch.no_grad():
-            out = torch.cat([forward(idx[i:i + 64]) for i in range(0, len(idx), 64)])
-        return out.argmax(1) == y[idx]
+            return (forward(idx).argmax(1) == y[idx]).float().mean().item()
 
-    def snapshot():
-        return [p.detach().clone() for p in tracked]
-
-    best_val, best = float(accuracy(val).float().mean()), snapshot()
+    best_val, best = accuracy(val), [p.detach().clone() for p in tracked]
     generator = torch.Generator().manual_seed(seed)
-    steps = 0
-    while steps < budget.steps:
-        order = train[torch.randperm(len(train), generator=generator)]
-        for i in range(0, len(order), batch_size):
-            if steps >= budget.steps:
-                break
-            set_mode(True)
-            batch = order[i:i + batch_size]
-            optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(forward(batch), y[batch]).backward()
-            optimizer.step()
-            schedule.step()
-            steps += 1
-            if steps % eval_every == 0 or steps == budget.steps:
-                v = float(accuracy(val).float().mean())
-                if v > best_val:
-                    best_val, best = v, snapshot()
+    for step in range(steps):
+        for m in modules:
+            m.train()
+        batch = train[torch.randperm(len(train), generator=generator)[:batch_size].numpy()]
+        loss = torch.nn.functional.cross_entropy(forward(batch), y[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(tracked, max_norm=max_grad_norm)
+        optimizer.step()
+        schedule.step()
+        if (step + 1) % eval_every == 0 and (v := accuracy(val)) > best_val:
+            best_val, best = v, [p.detach().clone() for p in tracked]
     with torch.no_grad():
         for p, b in zip(tracked, best):
             p.copy_(b)
-    correct = accuracy(test)
-    del optimizer
-    return RunResult(score=float(correct.float().mean()), steps=steps, lr_grid=budget.lr_grid,
-                     lr=peak_lr, extra={"val": best_val})
+    score = accuracy(test)
+    return RunResult(score=score, steps=steps, lr_grid=budget.lr_grid, lr=peak_lr,
+                     extra={"val": best_val})
 
 
 def head_only_run(embeddings, labels, split: dict, budget, *, head_lr: float = 1e-3, seed: int = 0):
@@ -276,27 +352,21 @@ def head_only_run(embeddings, labels, split: dict, budget, *, head_lr: float = 1
     return result
 
 
-def finetune_run(model, encoded: dict, embeddings, labels, split: dict, budget, *, encoder_lr: float = 5e-5,
-                 head_lr: float = 1e-3, seed: int = 0, train_token_embeddings: bool = False):
-    """The fine-tuned arm, LP-FT style: MiniLM reset to its pretrained weights, the head started
-    from the frozen arm's logistic regression, then ``budget`` AdamW steps on the encoder
-    (``encoder_lr``) and the head (``head_lr``).
+def finetune_run(top: EncoderTop, cache: TextCache, labels, split: dict, budget, *,
+                 encoder_lr: float = 5e-5, head_lr: float = 1e-3, seed: int = 0):
+    """The fine-tuned arm, LP-FT style: the top layers reset to their pretrained weights, the head
+    started from the frozen arm's logistic regression (on ``cache.mean``), then ``budget`` AdamW
+    steps on those layers (``encoder_lr``) and the head (``head_lr``).
 
-    ``encoded`` is the tokenizer's output for every text (indexed by ``split``). The token
-    embedding table (30,522 × 384) stays frozen unless ``train_token_embeddings``: with a few
-    sentences most of its rows never receive a gradient, and it would double the optimizer's cost.
+    The layers below ``top.first_layer`` stay frozen: their output is read from ``cache``.
     """
-    from . import models
-
-    model.encoder.load_state_dict(models.minilm_state_dict())
-    model.classifier = logistic_head(embeddings, labels, split["train"])
-    models.unfreeze(model)
-    if not train_token_embeddings:
-        model.encoder.embeddings.word_embeddings.requires_grad_(False)
-    encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
-    result = budgeted_fit(lambda i: model(**{k: v[i] for k, v in encoded.items()}),
-                          [{"params": encoder_params, "lr": encoder_lr},
-                           {"params": model.classifier.parameters(), "lr": head_lr}],
-                          labels, split, budget, modules=[model], seed=seed)
-    result.extra["trainable"] = models.count_parameters(model)["trainable"]
+    if cache.first_layer != top.first_layer:
+        raise ValueError(f"The cache holds the input of layer {cache.first_layer} but the top "
+                         f"starts at layer {top.first_layer}; build both with the same first_layer.")
+    top.reset(logistic_head(cache.mean, labels, split["train"]))
+    result = budgeted_fit(lambda i: top(cache.hidden[i], cache.attention_mask[i]),
+                          [{"params": top.layers.parameters(), "lr": encoder_lr},
+                           {"params": top.classifier.parameters(), "lr": head_lr}],
+                          labels, split, budget, modules=[top], seed=seed)
+    result.extra["trainable"] = sum(p.numel() for p in top.parameters() if p.requires_grad)
     return result

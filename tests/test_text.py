@@ -95,3 +95,72 @@ def test_budgeted_fit_runs_exactly_the_budget_and_can_keep_the_start():
                           dict(split, val=[]), Budget(3))
     r = text.head_only_run(X, y, split, Budget(5))
     assert r.steps == 5 and r.extra["trainable"] == 4 * 2 + 2
+
+
+def test_budgeted_fit_clips_the_gradient(monkeypatch):
+    from course_lib.compare import Budget
+
+    seen = []
+    original = torch.nn.utils.clip_grad_norm_
+
+    def spy(params, max_norm, *args, **kwargs):
+        seen.append(max_norm)
+        return original(params, max_norm, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    X = torch.randn(30, 3)
+    y = (X[:, 0] > 0).long()
+    head = torch.nn.Linear(3, 2)
+    split = {"train": np.arange(20), "val": np.arange(20, 25), "test": np.arange(25, 30)}
+    text.budgeted_fit(lambda i: head(X[i]), [{"params": head.parameters(), "lr": 0.1}], y,
+                      split, Budget(4), max_grad_norm=0.5)
+    assert seen == [0.5] * 4
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from course_lib.models import load_backbone
+
+    return load_backbone("minilm")
+
+
+def test_cached_top_layers_give_what_the_whole_model_gives(minilm):
+    from course_lib.models import evaluating
+
+    model, tokenizer = minilm.model, minilm.preprocess
+    texts = ["the cat sat", "stocks fell sharply on Monday", "whisk the eggs", "a late goal"]
+    cache = text.cache_states(model, tokenizer, texts, first_layer=4)
+    assert cache.hidden.shape[:2] == cache.input_ids.shape and cache.first_layer == 4
+    top = text.EncoderTop(model, first_layer=4, num_classes=2)
+    head = torch.nn.Linear(384, 2)
+    top.reset(head)
+    with evaluating(top):
+        from_cache = top(cache.hidden, cache.attention_mask)
+    assert torch.allclose(from_cache, head(cache.mean), atol=1e-5)
+    assert torch.allclose(cache.mean, text.embed_texts(model, tokenizer, texts), atol=1e-5)
+    with pytest.raises(ValueError, match="first_layer"):
+        text.cache_states(model, tokenizer, texts, first_layer=7)
+
+
+def test_finetune_run_restarts_from_the_pretrained_weights(minilm):
+    from course_lib.compare import Budget
+
+    model, tokenizer = minilm.model, minilm.preprocess
+    ds = text.load_text_dataset()
+    idx = np.r_[0:6, 80:86, 160:166, 240:246]
+    texts, y = [ds.texts[i] for i in idx], ds.labels[idx]
+    split = {"train": np.r_[0:2, 6:8, 12:14, 18:20], "val": np.r_[2:4, 8:10, 14:16, 20:22],
+             "test": np.r_[4:6, 10:12, 16:18, 22:24]}
+    cache = text.cache_states(model, tokenizer, texts, first_layer=5)
+    top = text.EncoderTop(model, first_layer=5, num_classes=4)
+    pretrained = {n: w.clone() for n, w in top.layers.state_dict().items()}
+    first = text.finetune_run(top, cache, y, split, Budget(3), seed=1)
+    second = text.finetune_run(top, cache, y, split, Budget(3), seed=1)
+    assert first.score == second.score and first.steps == 3
+    assert first.extra["trainable"] == sum(w.numel() for w in pretrained.values()) + 4 * 384 + 4
+    top.reset(torch.nn.Linear(384, 4))
+    assert all(torch.equal(pretrained[n], w) for n, w in top.layers.state_dict().items())
+    with pytest.raises(ValueError, match="same first_layer"):
+        text.finetune_run(text.EncoderTop(model, first_layer=4, num_classes=4), cache, y, split,
+                          Budget(1))
+    top.reset(torch.nn.Linear(384, 4))   # leave the shared model as it was

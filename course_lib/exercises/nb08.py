@@ -1,7 +1,7 @@
 """Checks for notebook 08's exercises."""
 from __future__ import annotations
 
-from . import Feedback, Quiz, call_for_number
+from . import Feedback, Quiz, call_for_number, is_unanswered
 
 
 def check_transfer_gap(transfer_gap) -> Feedback:
@@ -20,6 +20,33 @@ def check_transfer_gap(transfer_gap) -> Feedback:
         return Feedback.incorrect(f"transfer_gap{args} = {value}, expected {expected:+.2f}.",
                                   "Convert accuracies to risks (1 − accuracy) before subtracting.")
     return Feedback.correct("Correct: a positive gap (higher risk with the source) is negative transfer.")
+
+
+def check_k_prediction(prediction, comparison) -> Feedback:
+    """Change-and-predict: the verdict of "ImageNet final" against "raw pixels" at the learner's k.
+
+    ``prediction`` (written before running) is compared with the verdict of ``comparison``,
+    the learner's own paired comparison (:func:`course_lib.compare.paired_comparison`).
+    """
+    options = ("ImageNet final better", "raw pixels better", "no detectable difference")
+    if is_unanswered(prediction):
+        return Feedback.unanswered(
+            'Not answered yet: before running, set `prediction` to "raw pixels better", '
+            '"ImageNet final better" or "no detectable difference".',
+            "Does more labelled data help the 64 raw pixels or the 1,280 features more?")
+    answer = str(prediction).strip()
+    if answer.lower() not in [o.lower() for o in options]:
+        return Feedback.incorrect(f"{prediction!r} is not an option: {', '.join(options)}.")
+    verdict = getattr(comparison, "verdict", None)
+    if not isinstance(verdict, str):
+        return Feedback.incorrect("The check needs the comparison your cell measured: pass "
+                                  "`compare.paired_comparison(...)`'s result, not a number.")
+    measured = "no detectable difference" if verdict.startswith("no detectable") else verdict
+    if answer.lower() == measured.lower():
+        return Feedback.correct(f"Your prediction held: {comparison}. Try a k on the other side.")
+    return Feedback.incorrect(f"Measured: {comparison}. Not what you predicted.",
+                              "Compare the interval with the ones printed for k = 1 … 10 above: "
+                              "which way does the gap move as k grows?")
 
 
 REMEDY = Quiz(
@@ -50,3 +77,14 @@ check_remedy = REMEDY.check
 def solution_transfer_gap(acc_with_source, acc_without_source):
     """Exercise 1: R_T(with source) − R_T(without), with risk = 1 − accuracy."""
     return (1 - acc_with_source) - (1 - acc_without_source)
+
+
+def solution_k_prediction(k):
+    """Exercise 2: a model prediction for "ImageNet final" against "raw pixels" at ``k``.
+
+    Raw pixels win at every k from 1 to 10 above, and their interval moves away from zero
+    rather than towards it: 64 pixel values of a centred, size-normalised 8×8 scan are
+    already good features, and more labels help a linear model on them at least as much
+    as one on 1,280 features of a network that never saw digits.
+    """
+    return "raw pixels better"

@@ -107,7 +107,8 @@ def layer_transfer_experiment(source: SmallCNN, target, ks: Sequence[int] = (5,)
 
     The trials come from :func:`course_lib.compare.few_shot_trials` (seed ``s`` gives every arm
     the same training and test images). Every run gets the same :class:`~course_lib.compare.Budget`
-    (Adam at ``lr``, whole epochs, at most ``budget.steps`` optimizer steps; checked).
+    (Adam at ``lr``, whole epochs, at most ``budget.steps`` optimizer steps; checked), trained
+    by :func:`train_on_tensors` on the stored images (no per-item transform).
 
     Arms, in the notation of Yosinski et al. (2014): ``"scratch"`` (n = 0), ``"AnB"`` (first n
     blocks from the source network, ``mode`` frozen or fine-tuned) and, with ``selffer=True``,
@@ -123,6 +124,10 @@ def layer_transfer_experiment(source: SmallCNN, target, ks: Sequence[int] = (5,)
     from .compare import check_budget, few_shot_trials, RunResult
 
     budget = budget or Budget(steps=60)
+    if getattr(target, "transform", None) is not None:
+        raise ValueError("layer_transfer_experiment trains on the dataset's stored images (8×8 "
+                         "digits, no per-item transform); pass the dataset without one, e.g. "
+                         "target.with_transform(None).")
     trials = list(few_shot_trials(target.labels, ks, seeds))
     if progress:
         from tqdm.auto import tqdm

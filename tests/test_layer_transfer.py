@@ -44,6 +44,9 @@ def test_experiment_rows_budget_selffer_and_summary():
     assert summary[("AnB", 3, "frozen")][2] == 130
     ax = layer_transfer.plot_layer_transfer(summary)
     assert ax.get_ylabel().startswith("test accuracy")
+    with pytest.raises(ValueError, match="with_transform"):
+        layer_transfer.layer_transfer_experiment(SmallCNN(), target.with_transform(lambda x: x),
+                                                 ks=(3,), seeds=(0,), budget=Budget(steps=4))
     with pytest.raises(UnequalBudgetError):       # one epoch of 6 images in batches of 4 = 2 steps
         layer_transfer.layer_transfer_experiment(SmallCNN(), target, ks=(3,), seeds=(0,),
                                                  budget=Budget(steps=1), batch_size=4)

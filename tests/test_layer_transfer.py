@@ -44,6 +44,26 @@ def test_experiment_rows_budget_selffer_and_summary():
     assert summary[("AnB", 3, "frozen")][2] == 130
     ax = layer_transfer.plot_layer_transfer(summary)
     assert ax.get_ylabel().startswith("test accuracy")
+    with pytest.raises(ValueError, match="with_transform"):
+        layer_transfer.layer_transfer_experiment(SmallCNN(), target.with_transform(lambda x: x),
+                                                 ks=(3,), seeds=(0,), budget=Budget(steps=4))
     with pytest.raises(UnequalBudgetError):       # one epoch of 6 images in batches of 4 = 2 steps
         layer_transfer.layer_transfer_experiment(SmallCNN(), target, ks=(3,), seeds=(0,),
                                                  budget=Budget(steps=1), batch_size=4)
+
+
+def test_frozen_prefix_is_exact_and_frozen_blocks_do_not_move():
+    torch.manual_seed(0)
+    source = SmallCNN()
+    model = layer_transfer.transfer_first_n(source, 2, frozen=True, num_classes=3).eval()
+    prefix, rest = layer_transfer._frozen_prefix(model)
+    assert len(prefix) == 2
+    x = torch.rand(6, 1, 8, 8)
+    assert torch.allclose(rest(prefix(x)), model(x), atol=1e-6)
+    before = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("conv2")}
+    steps = layer_transfer.train_on_tensors(model, x, torch.tensor([0, 1, 2, 0, 1, 2]),
+                                            steps=6, batch_size=4)
+    assert steps == 6 and not model.training
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    scratch = layer_transfer.transfer_first_n(source, 0, frozen=True, num_classes=3)
+    assert len(layer_transfer._frozen_prefix(scratch)[0]) == 0

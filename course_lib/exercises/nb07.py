@@ -1,6 +1,9 @@
 """Checks for notebook 07's exercises."""
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import numpy as np
 
 from . import Feedback, Quiz, call_learner_code, is_unanswered
@@ -63,10 +66,51 @@ def _leep_variants(theta, y) -> dict[str, float]:
             "log of mean": float(np.log(np.mean(eep)))}
 
 
+@contextlib.contextmanager
+def _watching_library_leep():
+    """Record whether the course's own ``transferability.leep`` runs inside the block.
+
+    Watches the function's code object (not its name), so an alias
+    (``from course_lib.transferability import leep as L``) or ``getattr`` is seen too.
+
+    >>> from course_lib import transferability as tr
+    >>> with _watching_library_leep() as ran:
+    ...     _ = tr.leep(np.full((4, 2), 0.5), np.array([0, 1, 0, 1]))
+    >>> ran
+    [True]
+    """
+    from course_lib import transferability
+
+    target, ran, previous = transferability.leep.__code__, [], sys.getprofile()
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code is target and not ran:
+            ran.append(True)
+        if previous is not None:
+            previous(frame, event, arg)
+
+    sys.setprofile(profile)
+    try:
+        yield ran
+    finally:
+        sys.setprofile(previous)
+
+
 def check_leep(my_leep) -> Feedback:
-    """The learner implements LEEP(θ, y) with NumPy; compared with the course's version on random data."""
+    """The learner implements LEEP(θ, y) with NumPy; compared with an independent computation
+    (and its usual slips) on random data. Calling the course's ``transferability.leep`` does
+    not pass: the check notices it and says so."""
     if is_unanswered(my_leep):
         return Feedback.unanswered("Not answered yet: define `my_leep(theta, y)` and run the cell again.")
+    with _watching_library_leep() as ran:
+        call_learner_code(my_leep, *_leep_case(0))
+    if ran:
+        return Feedback.incorrect(
+            "Your function calls the course's `transferability.leep`, the very score this exercise "
+            "asks you to write, so the check cannot tell whether your own version works. "
+            "Nice find, though: it is the reference you can compare with afterwards.",
+            "Write it with NumPy only: a K × Z table of sums of θ's rows per target class, "
+            "a division, a row lookup, a log and a mean.")
     for seed in (0, 1):
         theta, y = _leep_case(seed)
         result, problem = call_learner_code(my_leep, theta.copy(), y.copy())
@@ -98,6 +142,35 @@ def check_leep(my_leep) -> Feedback:
     return Feedback.correct("Your LEEP matches: a few matrix sums turn a source classifier into a transferability score.")
 
 
+def check_score_labels_prediction(prediction, k_score: int, tau_few: float, tau_all: float,
+                                  tolerance: float = 0.05) -> Feedback:
+    """Change-and-predict: LogME's τ with ``k_score`` labels per class against its τ with 40.
+
+    ``prediction`` ("higher", "lower" or "about the same"; written before running) is compared
+    with the learner's own measurement ``tau_few``; "about the same" means within ``tolerance``.
+    """
+    options = ("higher", "lower", "about the same")
+    if is_unanswered(prediction):
+        return Feedback.unanswered(
+            'Not answered yet: before running, set `prediction` to "higher", "lower" or '
+            '"about the same".', "Think about how well 5 examples per class pin down LogME's "
+            "evidence compared with 40.")
+    answer = str(prediction).strip().lower()
+    if answer not in options:
+        return Feedback.incorrect(f"{prediction!r} is not an option: {', '.join(options)}.")
+    change = float(tau_few) - float(tau_all)
+    measured = ("about the same" if abs(change) <= tolerance else
+                "higher" if change > 0 else "lower")
+    said = (f"With {k_score} labels per class LogME's τ is {tau_few:+.2f}, with 40 it was "
+            f"{tau_all:+.2f} (a change of {change:+.2f}: {measured})")
+    if answer == measured:
+        return Feedback.correct(f"Your prediction held. {said}. Try another k_score; remember "
+                                "that one task and 6 candidates make τ jumpy.")
+    return Feedback.incorrect(f"{said}, against your prediction.",
+                              "Look at which candidates swap places in the ranking: are they "
+                              "far apart in fine-tuned accuracy, or within noise of each other?")
+
+
 # --------------------------------------------------------------------------- model solutions
 # Shown on request with course_lib.exercises.show_solution(...); never run by the notebook.
 
@@ -114,3 +187,15 @@ def solution_leep(theta, y):
     conditional = joint / joint.sum(0, keepdims=True)                              # P(y | z)
     eep = (theta * conditional[y]).sum(1)                                          # EEP_i
     return np.log(eep).mean()
+
+
+def solution_score_labels_prediction(k_score):
+    """Exercise 4: a model prediction for LogME's τ on digits with ``k_score`` labels per class.
+
+    With fewer labelled images each candidate's evidence is estimated from fewer rows, so
+    candidates that are close after fine-tuning (the final features, block 3 and raw pixels
+    on digits) can swap places; far-apart ones (the untrained network) stay apart, so τ drops
+    without collapsing. With all 40 labels per class nothing changes. Measured in the
+    notebook's run: τ = 0.83 with 40, 0.74 with 20, 0.68 with 3, 5 or 10 labels per class.
+    """
+    return "about the same" if k_score >= 40 else "lower"

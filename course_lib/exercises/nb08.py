@@ -1,7 +1,7 @@
 """Checks for notebook 08's exercises."""
 from __future__ import annotations
 
-from . import Feedback, Quiz, call_for_number
+from . import Feedback, Quiz, call_for_number, is_unanswered
 
 
 def check_transfer_gap(transfer_gap) -> Feedback:
@@ -20,6 +20,33 @@ def check_transfer_gap(transfer_gap) -> Feedback:
         return Feedback.incorrect(f"transfer_gap{args} = {value}, expected {expected:+.2f}.",
                                   "Convert accuracies to risks (1 − accuracy) before subtracting.")
     return Feedback.correct("Correct: a positive gap (higher risk with the source) is negative transfer.")
+
+
+def check_k_prediction(prediction, comparison) -> Feedback:
+    """Change-and-predict: the verdict of "ImageNet final" against "raw pixels" at the learner's k.
+
+    ``prediction`` (written before running) is compared with the verdict of ``comparison``,
+    the learner's own paired comparison (:func:`course_lib.compare.paired_comparison`).
+    """
+    options = ("ImageNet final better", "raw pixels better", "no detectable difference")
+    if is_unanswered(prediction):
+        return Feedback.unanswered(
+            'Not answered yet: before running, set `prediction` to "raw pixels better", '
+            '"ImageNet final better" or "no detectable difference".',
+            "Does more labelled data help the 64 raw pixels or the 1,280 features more?")
+    answer = str(prediction).strip()
+    if answer.lower() not in [o.lower() for o in options]:
+        return Feedback.incorrect(f"{prediction!r} is not an option: {', '.join(options)}.")
+    verdict = getattr(comparison, "verdict", None)
+    if not isinstance(verdict, str):
+        return Feedback.incorrect("The check needs the comparison your cell measured: pass "
+                                  "`compare.paired_comparison(...)`'s result, not a number.")
+    measured = "no detectable difference" if verdict.startswith("no detectable") else verdict
+    if answer.lower() == measured.lower():
+        return Feedback.correct(f"Your prediction held: {comparison}. Try a k on the other side.")
+    return Feedback.incorrect(f"Measured: {comparison}. Not what you predicted.",
+                              "Compare the interval with the ones printed for k = 1 … 10 above: "
+                              "which way does the gap move as k grows?")
 
 
 REMEDY = Quiz(
@@ -50,3 +77,16 @@ check_remedy = REMEDY.check
 def solution_transfer_gap(acc_with_source, acc_without_source):
     """Exercise 1: R_T(with source) − R_T(without), with risk = 1 − accuracy."""
     return (1 - acc_with_source) - (1 - acc_without_source)
+
+
+def solution_k_prediction(k):
+    """Exercise 2: a model prediction for "ImageNet final" against "raw pixels" at ``k``.
+
+    64 pixel values of a centred, size-normalised 8×8 scan are already good features for a
+    linear model; 1,280 features of a photo network that never saw digits are not better
+    ones, and more labels help both. Measured with the notebook's 8 seeds at 32 px: raw
+    pixels better at every k tried (1, 2, 3, 5, 10, 20, 40, 80); the gap shrinks from about
+    0.17 (k ≤ 10) to 0.13 (k = 20), 0.11 (k = 40) and 0.10 (k = 80) but its interval never
+    reaches zero.
+    """
+    return "raw pixels better"

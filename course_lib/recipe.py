@@ -248,7 +248,8 @@ def tail_and_head(tail: nn.Module, num_classes: int, n_features: int = 1280, see
 
 def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 1, val_fraction: float = 0.25,
                          lr_head: float = 1e-2, lr_block: float = 1e-3, n_blocks: int = 1,
-                         backbone: str = "efficientnet_lite0", device: str | torch.device | None = None):
+                         backbone: str = "efficientnet_lite0", device: str | torch.device | None = None,
+                         progress: bool = False):
     """Paired comparison: the last block + head trained on augmented views vs the frozen head.
 
     ``pool`` (train + validation photos) is split afresh for every seed (stratified,
@@ -257,7 +258,8 @@ def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 1, val_fract
     same loop (:func:`train_steps`, best validation step kept), and are scored on ``test``.
     The last-block arm trains on each photo as it is plus ``views`` augmented copies (random
     resized crop + flip), all passed through the frozen front once, before any training.
-    Returns ``(results, comparison)`` from :func:`~course_lib.compare.run_paired`.
+    ``progress=True`` shows a bar over the seeds. Returns ``(results, comparison)`` from
+    :func:`~course_lib.compare.run_paired`.
     """
     from . import compare
     from .data import stratified_split
@@ -289,5 +291,6 @@ def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 1, val_fract
         return compare.RunResult(accuracy_of(net, test_acts, test.labels, device), budget.steps, (), lr_block)
 
     name = f"last block{'s' if n_blocks > 1 else ''} + augmentation"
-    results = compare.run_paired({name: last_block, "frozen head": frozen_head}, seeds, budget)
+    results = compare.run_paired({name: last_block, "frozen head": frozen_head}, seeds, budget,
+                                 progress=progress)
     return results, compare.compare_results(results, name, "frozen head")

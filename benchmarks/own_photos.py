@@ -1,6 +1,7 @@
 """Benchmark notebook 10's recipe: 200 photos at 224 px → split, features, trained head, exported model.
 
     PYTHONPATH=. .venv/bin/python benchmarks/own_photos.py            # writes benchmarks/own_photos.md
+    PYTHONPATH=. .venv/bin/python benchmarks/own_photos.py --threads 1 --output /tmp/x.md
 
 Measures, on the offline demo folder (200 JPEG scans in 4 class folders, some sideways with
 EXIF, 4 of them 12-megapixel):
@@ -168,7 +169,7 @@ def report(r: dict, size: int, steps: int, batches: int, per_photo: float, memor
         "",
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `benchmarks/own_photos.py` on "
         f"{os.cpu_count()} CPU cores ({platform.machine()}), torch {torch.__version__} with "
-        f"{torch.get_num_threads()} threads, device {os.environ.get('COURSE_DEVICE', 'auto')}. "
+        f"{torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}, device {os.environ.get('COURSE_DEVICE', 'auto')}. "
         f"Load average (1 / 5 / 15 min) {loads[0]} at the start, {loads[1]} at the end: a load "
         "above the number of cores means other work shared the processors and every time below "
         "is inflated.",
@@ -205,13 +206,19 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=300, help="head training steps (as notebook 10)")
     parser.add_argument("--finetune-batches", type=int, default=2,
                         help="timed batches of 32 photos of full fine-tuning (after a warm-up batch)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice, one per core); on a "
+                             "busy machine 1 thread avoids threads waiting for each other")
     parser.add_argument("--no-memory", action="store_true", help="skip the 12-megapixel memory test")
     parser.add_argument("--output", type=Path, default=HERE / "own_photos.md",
                         help="where to write the Markdown report")
     args = parser.parse_args(argv)
 
     import build_demo_folder
+    import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     load_start = _load()
     work = Path(tempfile.mkdtemp(prefix="own_photos_bench-"))
     try:

@@ -52,19 +52,34 @@ def _batches(n: int, batch_size: int):
         yield slice(start, min(n, start + batch_size))
 
 
+def batch_for(image_size: int, pixels_of: int = 8 * 224 * 224, most: int = 64) -> int:
+    """Photos per batch holding about as many pixels as 8 photos at 224 px (at most ``most``).
+
+    Activation memory grows with the pixels in a batch, so this keeps it constant.
+
+    >>> batch_for(224), batch_for(112), batch_for(64), batch_for(448)
+    (8, 32, 64, 2)
+    """
+    return max(1, min(most, pixels_of // (image_size * image_size)))
+
+
 def photo_features(model: nn.Module, photos, *, device: str | torch.device | None = None,
-                   batch_size: int = 8, progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                   batch_size: int | None = None,
+                   progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Features of every photo in ``photos`` (a :class:`~course_lib.photos.PhotoSet`), on CPU.
 
     The model and each batch move to :func:`~course_lib.devices.pick_device` (CUDA → MPS → CPU,
     ``COURSE_DEVICE`` overrides); evaluation mode and no gradients inside, the model's mode and
     device restored after. A progress bar shows for ≥ 100 photos. Small batches keep the peak
-    memory low (at 224 px, 8 photos per batch peak near 0.2 GB above the model, 32 near 0.6 GB)
-    at about the same speed on a CPU.
+    memory low (at 224 px, 8 photos per batch peak near 0.2 GB above the model, 32 near 0.6 GB).
+    By default the batch holds as many pixels as 8 photos at 224 px (:func:`batch_for`), so
+    the memory stays the same at any size and small photos go through in fewer, larger steps.
     """
     from .photos import _progress
 
     device = pick_device(device)
+    if batch_size is None:
+        batch_size = batch_for(photos.preprocess.image_size)
     first = next(model.parameters(), None)
     home = first.device if first is not None else torch.device("cpu")
     model.to(device)

@@ -1,17 +1,23 @@
 """Benchmark notebook 10's recipe: 200 photos at 224 px → split, features, trained head, exported model.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/own_photos.py [--size 224] [--finetune-epochs 1]
+    PYTHONPATH=. .venv/bin/python benchmarks/own_photos.py            # writes benchmarks/own_photos.md
+    PYTHONPATH=. .venv/bin/python benchmarks/own_photos.py --threads 1 --output /tmp/x.md
 
-Prints a Markdown table of wall-clock seconds for each stage on this machine (the offline demo
-folder: 200 JPEG photos), then:
+Measures, on the offline demo folder (200 JPEG scans in 4 class folders, some sideways with
+EXIF, 4 of them 12-megapixel):
 
-- the cost of fine-tuning the *whole* network on the same training photos for the same number of
-  epochs the head trained for (one epoch is measured, ``--finetune-epochs``, and multiplied out;
-  the table says so), and its ratio to features + head;
-- the peak memory of reading 200 twelve-megapixel JPEGs at 224 px in a fresh process (draft
-  decoding keeps each at about 0.6 MB instead of 36 MB).
+1. the recipe, stage by stage (wall-clock seconds): split, read, **extraction** (one pass
+   through the frozen network), **training** the head, export; and its total;
+2. the ratio to fine-tuning the *whole* network on the same training photos for the same number
+   of epochs as the head trained for. Fine-tuning for all those epochs would take many minutes,
+   so a few batches are timed (after one warm-up batch) and the time per photo is multiplied by
+   photos × epochs; the table says so;
+3. the peak memory of a fresh process reading 200 twelve-megapixel JPEGs at 224 px (JPEG draft
+   decoding keeps each at about 0.6 MB instead of 36 MB).
 
-A benchmark reports; it is never a timed test (timings vary by machine and load).
+Prints a Markdown report (with the machine's load average, since timings on a busy machine are
+inflated) and writes it to ``benchmarks/own_photos.md`` (``--output``). A benchmark reports; it
+is never a timed test.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -35,7 +42,7 @@ import sys
 from pathlib import Path
 from course_lib import photos, splits
 
-def peak_mb():  # VmHWM: this process's peak resident memory (ru_maxrss survives exec; this does not)
+def peak_mb():  # VmHWM: this process's peak resident memory
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -43,9 +50,12 @@ def peak_mb():  # VmHWM: this process's peak resident memory (ru_maxrss survives
 root, size = Path(sys.argv[1]), int(sys.argv[2])
 before = peak_mb()
 split = splits.split_folder(root, split_file=root.parent / "split.json", val=0.2, test=0.2)
-sets = splits.load_split(split, photos.Preprocess.for_backbone("efficientnet_lite0", size), progress=False)
+pre = photos.Preprocess.for_backbone("efficientnet_lite0", size)
+sets = splits.load_split(split, pre, progress=False)
 print(sum(len(s) for s in sets.values()), before, peak_mb())
 """
+EXTRACT = "features: one pass of 200 photos through the frozen network"
+TRAIN = "train the head"
 
 
 def _timed(fn):
@@ -55,6 +65,7 @@ def _timed(fn):
 
 
 def recipe_timings(folder: Path, work: Path, size: int, steps: int) -> dict:
+    """Time each stage of the recipe on ``folder``; return times, data, epochs and accuracy."""
     import torch
     from torch import nn
 
@@ -66,42 +77,56 @@ def recipe_timings(folder: Path, work: Path, size: int, steps: int) -> dict:
     pre = photos.Preprocess.for_backbone("efficientnet_lite0", size)
     sets, t["read 200 photos (EXIF, draft decoding, crop)"] = _timed(
         lambda: splits.load_split(split, pre, progress=False))
-    extractor = models.remove_head(models.load_backbone("efficientnet_lite0").model)
-    feats, t["features (one pass through the frozen network)"] = _timed(
+    extractor, t["load the pretrained network"] = _timed(
+        lambda: models.remove_head(models.load_backbone("efficientnet_lite0").model))
+    feats, t[EXTRACT] = _timed(
         lambda: {p: recipe.photo_features(extractor, s, progress=False) for p, s in sets.items()})
-    (head, info), t[f"train the head ({steps} steps)"] = _timed(
-        lambda: recipe.train_steps(nn.Linear(1280, len(split.classes)), *feats["train"], feats["val"],
+    n_classes = len(split.classes)
+    (head, info), t[TRAIN] = _timed(
+        lambda: recipe.train_steps(nn.Linear(1280, n_classes), *feats["train"], feats["val"],
                                    steps=steps, lr=1e-2, seed=0))
     _, t["export (safetensors + JSON)"] = _timed(
-        lambda: export.export_classifier(work / "model", backbone="efficientnet_lite0", head=head,
-                                         classes=split.classes, preprocess=pre))
+        lambda: export.export_classifier(work / "model", backbone="efficientnet_lite0",
+                                         head=head, classes=split.classes, preprocess=pre))
     with torch.no_grad():
-        test_acc = float((head(feats["test"][0]).argmax(1) == feats["test"][1]).float().mean())
+        test_x, test_y = feats["test"]
+        test_acc = float((head(test_x).argmax(1) == test_y).float().mean())
     epochs = steps * 32 / len(sets["train"])
-    return {"times": t, "sets": sets, "epochs": epochs, "test_acc": test_acc, "val_acc": info["val_acc"]}
+    return {"times": t, "sets": sets, "epochs": epochs, "test_acc": test_acc,
+            "val_acc": info["val_acc"], "classes": split.classes}
 
 
-def full_finetune_epoch_seconds(train_set, epochs_measured: int) -> float:
-    """Seconds per epoch of fine-tuning every layer (Adam, batch 32, train mode) at the set's size."""
+def finetune_seconds_per_photo(train_set, batches: int, batch_size: int = 32) -> float:
+    """Seconds per training photo of fine-tuning every layer (Adam, train mode) at the set's size.
+
+    One warm-up batch first (not timed), then ``batches`` timed batches of ``batch_size``
+    photos drawn from ``train_set`` (with a fixed seed).
+    """
     import torch
 
     from course_lib import models
-    from course_lib.data import make_loader
-    from course_lib.devices import pick_device
+    from course_lib.devices import pick_device, to_device
 
+    torch.manual_seed(0)
     device = pick_device()
-    model = models.load_backbone("efficientnet_lite0", num_classes=train_set.num_classes).model.to(device)
-    model.train()
+    model = models.load_backbone("efficientnet_lite0", num_classes=train_set.num_classes).model
+    model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    loader = make_loader(train_set, batch_size=32, shuffle=True, seed=0)
+    gen = torch.Generator().manual_seed(0)
+
+    def step() -> None:
+        idx = torch.randint(0, len(train_set), (batch_size,), generator=gen)
+        x = to_device(train_set.preprocess.normalise(train_set.images[idx]), device)
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), to_device(train_set.labels[idx], device))
+        loss.backward()
+        optimizer.step()
+
+    step()  # warm-up: first-call allocations
     start = time.perf_counter()
-    for _ in range(epochs_measured):
-        for x, y in loader:
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(x.to(device)), y.to(device))
-            loss.backward()
-            optimizer.step()
-    return (time.perf_counter() - start) / epochs_measured
+    for _ in range(batches):
+        step()
+    return (time.perf_counter() - start) / (batches * batch_size)
 
 
 def memory_of_large_photos(work: Path, size: int, n: int = 200) -> tuple[int, float, float]:
@@ -124,66 +149,91 @@ def memory_of_large_photos(work: Path, size: int, n: int = 200) -> tuple[int, fl
     return int(out[0]), float(out[1]), float(out[2])
 
 
+def _load() -> str:
+    return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def report(r: dict, size: int, steps: int, batches: int, per_photo: float, memory,
+           loads: tuple[str, str]) -> str:
+    """The Markdown report of one benchmark run."""
+    import torch
+
+    times = r["times"]
+    total = sum(times.values())
+    extraction, training = times[EXTRACT], times[TRAIN]
+    n_train, epochs = len(r["sets"]["train"]), r["epochs"]
+    finetune = per_photo * n_train * epochs
+    ours = extraction + training
+    lines = [
+        f"## Own photos: 200 photos at {size} px, folder → exported model",
+        "",
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `benchmarks/own_photos.py` on "
+        f"{os.cpu_count()} CPU cores ({platform.machine()}), torch {torch.__version__} with "
+        f"{torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}, device {os.environ.get('COURSE_DEVICE', 'auto')}. "
+        f"Load average (1 / 5 / 15 min) {loads[0]} at the start, {loads[1]} at the end: a load "
+        "above the number of cores means other work shared the processors and every time below "
+        "is inflated.",
+        "",
+        "| stage | seconds |", "|---|---:|"]
+    lines += [f"| {name} | {s:.2f} |" for name, s in times.items()]
+    lines += [f"| **total: folder → exported model** | **{total:.2f}** |", "",
+              f"Test accuracy of the exported head: {r['test_acc']:.3f} on "
+              f"{len(r['sets']['test'])} photos ({len(r['classes'])} classes; best validation "
+              f"accuracy {r['val_acc']:.3f}).", "",
+              "| compared with fine-tuning the whole network | value |", "|---|---:|",
+              f"| epochs the head trained for ({steps} steps of 32 on {n_train} photos) | "
+              f"{epochs:.0f} |",
+              f"| full fine-tuning, seconds per training photo (measured on {batches} batches "
+              f"of 32 after a warm-up batch) | {per_photo:.3f} |",
+              f"| full fine-tuning for the same {epochs:.0f} epochs (per photo × {n_train} "
+              f"photos × {epochs:.0f} epochs, scaled, not run) | {finetune:.0f} s |",
+              f"| features + head (extraction {extraction:.2f} s + training {training:.2f} s) | "
+              f"{ours:.2f} s |",
+              f"| ratio: full fine-tuning / (features + head) | {finetune / ours:.0f}× |"]
+    if memory is not None:
+        n_read, before, after = memory
+        lines += ["", f"| reading {n_read} twelve-megapixel JPEGs at {size} px (fresh process) "
+                  "| MB |", "|---|---:|",
+                  f"| peak memory after imports | {before:.0f} |",
+                  f"| peak memory after reading them all | {after:.0f} |",
+                  f"| the same photos fully decoded would need | {n_read * 36:.0f} |"]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--steps", type=int, default=300, help="head training steps (as notebook 10)")
-    parser.add_argument("--finetune-epochs", type=int, default=1, help="epochs of full fine-tuning to measure")
-    parser.add_argument("--memory-only", action="store_true", help="only the 12-megapixel memory test")
+    parser.add_argument("--finetune-batches", type=int, default=2,
+                        help="timed batches of 32 photos of full fine-tuning (after a warm-up batch)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice, one per core); on a "
+                             "busy machine 1 thread avoids threads waiting for each other")
+    parser.add_argument("--no-memory", action="store_true", help="skip the 12-megapixel memory test")
+    parser.add_argument("--output", type=Path, default=HERE / "own_photos.md",
+                        help="where to write the Markdown report")
     args = parser.parse_args(argv)
-    import torch
-
-    if args.memory_only:
-        work = Path(tempfile.mkdtemp(prefix="own_photos_bench-"))
-        try:
-            n_read, rss_before, rss_after = memory_of_large_photos(work, args.size)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        _print_memory(n_read, rss_before, rss_after, args.size)
-        return 0
 
     import build_demo_folder
+    import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    load_start = _load()
     work = Path(tempfile.mkdtemp(prefix="own_photos_bench-"))
     try:
-        folder = build_demo_folder.build(work / "demo_faces")
+        folder = build_demo_folder.build(work / "demo")
         r = recipe_timings(folder, work, args.size, args.steps)
-        times = r["times"]
-        total = sum(times.values())
-        extraction = times["features (one pass through the frozen network)"]
-        training = times[f"train the head ({args.steps} steps)"]
-        per_epoch = full_finetune_epoch_seconds(r["sets"]["train"], args.finetune_epochs)
-        finetune = per_epoch * r["epochs"]
-        n_read, rss_before, rss_after = memory_of_large_photos(work, args.size)
+        per_photo = finetune_seconds_per_photo(r["sets"]["train"], args.finetune_batches)
+        memory = None if args.no_memory else memory_of_large_photos(work, args.size)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"## Own photos: 200 photos at {args.size} px on {platform.machine()}, "
-          f"{torch.get_num_threads()} threads, device {os.environ.get('COURSE_DEVICE', 'auto')}\n")
-    print("| stage | seconds |\n|---|---:|")
-    for name, s in times.items():
-        print(f"| {name} | {s:.2f} |")
-    print(f"| **total: folder → exported model** | **{total:.2f}** |")
-    print(f"\nTest accuracy of the exported head: {r['test_acc']:.3f} (40 photos); "
-          f"best validation accuracy {r['val_acc']:.3f}.\n")
-    print("| compared with fine-tuning the whole network | value |\n|---|---:|")
-    print(f"| epochs the head trained for ({args.steps} steps of 32 on {len(r['sets']['train'])} photos) "
-          f"| {r['epochs']:.0f} |")
-    print(f"| one epoch of full fine-tuning, measured ({args.finetune_epochs} epoch(s) averaged) | "
-          f"{per_epoch:.2f} s |")
-    print(f"| full fine-tuning for the same {r['epochs']:.0f} epochs (measured epoch × epochs) | "
-          f"{finetune:.0f} s |")
-    print(f"| features + head (extraction {extraction:.2f} s + training {training:.2f} s) | "
-          f"{extraction + training:.2f} s |")
-    print(f"| ratio: full fine-tuning / (features + head) | {finetune / (extraction + training):.0f}× |")
-    _print_memory(n_read, rss_before, rss_after, args.size)
+    text = report(r, args.size, args.steps, args.finetune_batches, per_photo, memory,
+                  (load_start, _load()))
+    print(text)
+    args.output.write_text(text)
+    print(f"written to {args.output}")
     return 0
-
-
-def _print_memory(n_read: int, rss_before: float, rss_after: float, size: int) -> None:
-    print(f"\n| reading {n_read} twelve-megapixel JPEGs at {size} px (fresh process) | MB |\n|---|---:|")
-    print(f"| peak memory after imports | {rss_before:.0f} |")
-    print(f"| peak memory after reading them all | {rss_after:.0f} |")
-    print(f"| the same photos fully decoded would need | {n_read * 36:.0f} |")
 
 
 if __name__ == "__main__":

@@ -156,7 +156,7 @@ def plot_worst(mistakes: Sequence[Mistake], images: torch.Tensor, ncols: int = 4
         return None
     ncols = min(ncols, len(mistakes))
     nrows = int(np.ceil(len(mistakes) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.3 * ncols, 2.6 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.3 * ncols, 3.0 * nrows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, m in zip(axes.flat, mistakes):

@@ -52,19 +52,34 @@ def _batches(n: int, batch_size: int):
         yield slice(start, min(n, start + batch_size))
 
 
+def batch_for(image_size: int, pixels_of: int = 8 * 224 * 224, most: int = 64) -> int:
+    """Photos per batch holding about as many pixels as 8 photos at 224 px (at most ``most``).
+
+    Activation memory grows with the pixels in a batch, so this keeps it constant.
+
+    >>> batch_for(224), batch_for(112), batch_for(64), batch_for(448)
+    (8, 32, 64, 2)
+    """
+    return max(1, min(most, pixels_of // (image_size * image_size)))
+
+
 def photo_features(model: nn.Module, photos, *, device: str | torch.device | None = None,
-                   batch_size: int = 8, progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                   batch_size: int | None = None,
+                   progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Features of every photo in ``photos`` (a :class:`~course_lib.photos.PhotoSet`), on CPU.
 
     The model and each batch move to :func:`~course_lib.devices.pick_device` (CUDA → MPS → CPU,
     ``COURSE_DEVICE`` overrides); evaluation mode and no gradients inside, the model's mode and
     device restored after. A progress bar shows for ≥ 100 photos. Small batches keep the peak
-    memory low (at 224 px, 8 photos per batch peak near 0.2 GB above the model, 32 near 0.6 GB)
-    at about the same speed on a CPU.
+    memory low (at 224 px, 8 photos per batch peak near 0.2 GB above the model, 32 near 0.6 GB).
+    By default the batch holds as many pixels as 8 photos at 224 px (:func:`batch_for`), so
+    the memory stays the same at any size and small photos go through in fewer, larger steps.
     """
     from .photos import _progress
 
     device = pick_device(device)
+    if batch_size is None:
+        batch_size = batch_for(photos.preprocess.image_size)
     first = next(model.parameters(), None)
     home = first.device if first is not None else torch.device("cpu")
     model.to(device)
@@ -248,7 +263,8 @@ def tail_and_head(tail: nn.Module, num_classes: int, n_features: int = 1280, see
 
 def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 1, val_fraction: float = 0.25,
                          lr_head: float = 1e-2, lr_block: float = 1e-3, n_blocks: int = 1,
-                         backbone: str = "efficientnet_lite0", device: str | torch.device | None = None):
+                         backbone: str = "efficientnet_lite0", device: str | torch.device | None = None,
+                         progress: bool = False):
     """Paired comparison: the last block + head trained on augmented views vs the frozen head.
 
     ``pool`` (train + validation photos) is split afresh for every seed (stratified,
@@ -257,7 +273,8 @@ def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 1, val_fract
     same loop (:func:`train_steps`, best validation step kept), and are scored on ``test``.
     The last-block arm trains on each photo as it is plus ``views`` augmented copies (random
     resized crop + flip), all passed through the frozen front once, before any training.
-    Returns ``(results, comparison)`` from :func:`~course_lib.compare.run_paired`.
+    ``progress=True`` shows a bar over the seeds. Returns ``(results, comparison)`` from
+    :func:`~course_lib.compare.run_paired`.
     """
     from . import compare
     from .data import stratified_split
@@ -289,5 +306,6 @@ def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 1, val_fract
         return compare.RunResult(accuracy_of(net, test_acts, test.labels, device), budget.steps, (), lr_block)
 
     name = f"last block{'s' if n_blocks > 1 else ''} + augmentation"
-    results = compare.run_paired({name: last_block, "frozen head": frozen_head}, seeds, budget)
+    results = compare.run_paired({name: last_block, "frozen head": frozen_head}, seeds, budget,
+                                 progress=progress)
     return results, compare.compare_results(results, name, "frozen head")

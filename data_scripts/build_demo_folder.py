@@ -1,17 +1,20 @@
-"""Build the offline demo folder of notebook 10: 200 different real photos in two class folders.
+"""Build the offline demo folder of notebook 10: 200 different real scans in four class folders.
 
     python data_scripts/build_demo_folder.py [--dest DIR]
 
-The photos are scikit-image's ``lfw_subset`` (it ships with scikit-image, no network): 100 faces
-from Labeled Faces in the Wild and 100 patches of other photos, each 25×25 grayscale, written
-as JPEG files into ``DEST/face/`` and ``DEST/not_face/``, the flat layout a learner's own folder
-has (notebook 10 splits it into train / validation / test). Every file is a different photo, so
-no photo can end up in two parts of the split.
+The photos are handwritten digits from scikit-learn's bundled ``load_digits`` (1,797 scans
+written by 43 people; no network): the first 50 scans of each of the four digits that look most
+alike (3, 5, 8 and 9), each an 8×8 grey scan shown as a 100×100 JPEG, written into
+``DEST/three/``, ``DEST/five/``, ``DEST/eight/`` and ``DEST/nine/``: the flat layout a
+learner's own folder has (notebook 10 splits it into train / validation / test). Every file is
+a different scan, so no photo can end up in two parts of the split. The task is hard enough
+for a frozen ImageNet network to make mistakes worth looking at.
 
 To exercise the photo reader as a phone's folder would, some files are stored the way cameras
-store them: 8 portrait photos saved sideways with an EXIF orientation tag (upright only if the
-reader applies the tag), and 4 large 12-megapixel JPEGs (4000×3000, the photo in the middle
-of a grey frame). Deterministic: the same call gives byte-identical files.
+store them: 16 portrait photos saved sideways with an EXIF orientation tag (upright only if the
+reader applies the tag), and 4 large 12-megapixel JPEGs (4000×3000, the scan in the middle of a
+grey frame). Deterministic: the same call gives byte-identical files. A hidden
+``.demo_version`` file records which demo this is (:func:`is_built`).
 """
 from __future__ import annotations
 
@@ -23,18 +26,23 @@ from pathlib import Path
 
 import numpy as np
 
-CLASSES = ("face", "not_face")
-UPSCALE = 4            # 25 px -> 100 px files, like small web photos
-ROTATED_EVERY = 25     # photos 0, 25, 50, 75 of each class are stored sideways with EXIF
-LARGE = (3, 53)        # these photos of each class are written as 12-megapixel JPEGs
+DIGITS = {"three": 3, "five": 5, "eight": 8, "nine": 9}
+CLASSES = tuple(DIGITS)
+PER_CLASS = 50
+SIZE = 100             # 8 px scans -> 100 px files, like small web photos
+ROTATED = (0, 12, 25, 37)  # these scans of each class are stored sideways with EXIF
+LARGE = (3,)           # these scans of each class are written as 12-megapixel JPEGs
 ORIENTATION = 0x0112   # the EXIF tag
+VERSION = "digits-3589-50/1"
+MARKER = ".demo_version"
 
 
-def _upright(array: np.ndarray, size: int):
+def _upright(scan: np.ndarray):
+    """An 8×8 scan (ink 0..16) as a SIZE×SIZE grey image: dark ink on white paper."""
     from PIL import Image
 
-    return Image.fromarray((array * 255).round().astype(np.uint8), mode="L").resize(
-        (size, size), Image.Resampling.BICUBIC)
+    paper = (255 - scan * 255 / 16).round().astype(np.uint8)
+    return Image.fromarray(paper, mode="L").resize((SIZE, SIZE), Image.Resampling.BICUBIC)
 
 
 def _portrait_sideways(image):
@@ -57,34 +65,39 @@ def _large(image):
     return canvas
 
 
+def is_built(dest: str | Path) -> bool:
+    """True if ``dest`` holds this version of the demo folder (an older demo is rebuilt)."""
+    marker = Path(dest) / MARKER
+    return marker.is_file() and marker.read_text().strip() == VERSION
+
+
 def build(dest: str | Path, *, large: bool = True) -> Path:
-    """Write ``dest/face/*.jpg`` and ``dest/not_face/*.jpg`` (200 photos); return ``dest``.
+    """Write ``dest/<class>/*.jpg`` (4 classes × 50 scans); return ``dest``.
 
     The folder is built next to ``dest`` and renamed into place, so an interrupted build never
     leaves a half-written folder behind. ``large=False`` skips the 12 MP files (for tests).
     """
-    from PIL import Image
-    from skimage.data import lfw_subset
+    from sklearn.datasets import load_digits
 
     dest = Path(dest)
-    photos = lfw_subset()                           # (200, 25, 25) in [0, 1]; faces first
+    digits = load_digits()
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".building-", dir=dest.parent))
     try:
-        for c, name in enumerate(CLASSES):
+        for name, digit in DIGITS.items():
             folder = work / name
             folder.mkdir()
-            for i in range(100):
-                array = photos[i if name == "face" else 100 + i]
-                image = _upright(array, 25 * UPSCALE)
+            for i, index in enumerate(np.flatnonzero(digits.target == digit)[:PER_CLASS]):
+                image = _upright(digits.images[index])
                 target = folder / f"{name}_{i:03d}.jpg"
                 if i in LARGE and large:
                     _large(image).save(target, quality=90)
-                elif i % ROTATED_EVERY == 0 or i % ROTATED_EVERY == 12:
+                elif i in ROTATED:
                     sideways, exif = _portrait_sideways(image)
                     sideways.save(target, quality=92, exif=exif)
                 else:
                     image.save(target, quality=92)
+        (work / MARKER).write_text(VERSION + "\n")
         if dest.exists():
             shutil.rmtree(dest)
         work.rename(dest)
@@ -98,10 +111,11 @@ def main(argv=None) -> int:
     from course_lib.paths import output_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dest", type=Path, default=None, help="folder to create (default: outputs/demo_faces)")
+    parser.add_argument("--dest", type=Path, default=None,
+                        help="folder to create (default: outputs/demo_digits)")
     args = parser.parse_args(argv)
-    dest = build(args.dest or output_dir() / "demo_faces")
-    print(f"Built {dest}: {', '.join(CLASSES)}, 100 photos each.")
+    dest = build(args.dest or output_dir() / "demo_digits")
+    print(f"Built {dest}: {', '.join(CLASSES)}, {PER_CLASS} scans each.")
     return 0
 
 

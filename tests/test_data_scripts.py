@@ -58,8 +58,9 @@ def test_demo_folder_is_deterministic_and_valid(tmp_path, repo_dir, monkeypatch)
     assert digest(a) == digest(b) and len(digest(a)) == 200
     assert len(set(digest(a).values())) == 200                    # 200 different photos
     scan = scan_folder(a)
-    assert scan.classes == ["face", "not_face"] and scan.count() == 200 and scan.problems == []
-    with Image.open(a / "face" / "face_000.jpg") as raw:        # stored sideways, with EXIF
+    assert scan.classes == ["eight", "five", "nine", "three"] and scan.count() == 200
+    assert scan.problems == [] and build_demo_folder.is_built(a)
+    with Image.open(a / "three" / "three_000.jpg") as raw:      # stored sideways, with EXIF
         assert raw.size == (133, 100) and raw.getexif()[0x0112] == 6
-    assert read_photo(a / "face" / "face_000.jpg").size == (100, 133)
+    assert read_photo(a / "three" / "three_000.jpg").size == (100, 133)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]      # no half-built folder left

@@ -150,7 +150,7 @@ def test_restart_and_run_all_twice_in_a_row(tmp_path, monkeypatch, repo_dir):
         nb = _execute(repo_dir / "notebooks" / "10_your_own_data.ipynb")   # raises CellExecutionError if a cell fails
         errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert errors == [], f"run {run}: {errors}"
-    assert (tmp_path / "demo_faces" / "face").is_dir()   # the notebook wrote where it was told to
+    assert (tmp_path / "demo_digits" / "three").is_dir()   # the notebook wrote where it was told to
 
 
 # --------------------------------------------------------------------------- safe to load

@@ -320,9 +320,10 @@ def test_command(python: Path | str, extra: list[str]) -> list[str]:
 
 
 def bench_commands(python: Path | str, extra: list[str]) -> list[list[str]]:
-    """The notebook benchmark (README table), then the speed claims."""
+    """The notebook benchmark (README table), then the speed claims, then the own-photos recipe."""
     return [[str(python), "benchmarks/run_notebooks.py", *extra],
-            [str(python), "benchmarks/speed.py"]]
+            [str(python), "benchmarks/speed.py"],
+            [str(python), "benchmarks/own_photos.py"]]
 
 
 def read_requirements(pyproject_text: str) -> list[str]:

@@ -212,6 +212,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-memory", action="store_true", help="skip the 12-megapixel memory test")
     parser.add_argument("--output", type=Path, default=HERE / "own_photos.md",
                         help="where to write the Markdown report")
+    parser.add_argument("--no-readme", action="store_true",
+                        help="do not copy the report into README.md (OWN-PHOTOS markers)")
     args = parser.parse_args(argv)
 
     import build_demo_folder
@@ -233,7 +235,18 @@ def main(argv=None) -> int:
     print(text)
     args.output.write_text(text)
     print(f"written to {args.output}")
+    if not args.no_readme:
+        publish(text)
     return 0
+
+
+def publish(report: str) -> None:
+    """Show the report in the README, between the OWN-PHOTOS markers (headings demoted)."""
+    sys.path.insert(0, str(HERE))
+    from run_notebooks import update_readme
+
+    body = report.strip().replace("## ", "#### ", 1)
+    update_readme(body, start="<!-- OWN-PHOTOS:START -->", end="<!-- OWN-PHOTOS:END -->")
 
 
 if __name__ == "__main__":

@@ -157,11 +157,12 @@ def test_test_command_is_the_readme_command_with_extra_arguments():
         "--durations=15 -k x")
 
 
-def test_bench_runs_the_notebooks_then_the_speed_claims():
-    first, second = course.bench_commands("py", ["--no-readme"])
+def test_bench_runs_the_notebooks_then_the_speed_claims_then_own_photos():
+    first, second, third = course.bench_commands("py", ["--no-readme"])
     assert first == ["py", "benchmarks/run_notebooks.py", "--no-readme"]
     assert second == ["py", "benchmarks/speed.py"]
-    assert all((REPO / cmd[1]).is_file() for cmd in (first, second))
+    assert third == ["py", "benchmarks/own_photos.py"]
+    assert all((REPO / cmd[1]).is_file() for cmd in (first, second, third))
 
 
 def test_requirements_read_from_pyproject_match_tomllib():

@@ -11,6 +11,9 @@ budgets) and ``benchmarks/results.png``, and replaces the table between the ``BE
 markers in README.md, and the measured minutes and peaks in INSTRUCTORS.md's headings and the
 README's Binder note; naming notebooks only prints their table. ``--write-outputs`` saves each executed notebook in place, so the committed
 notebooks carry the outputs of a real run. Exits non-zero if a notebook fails.
+Notebooks start from an empty ``outputs`` folder (``COURSE_OUTPUT_DIR`` set to a new temporary
+folder for the run), so timings and printed lines are those of a fresh clone; ``--keep-outputs``
+reuses ``outputs/``.
 Budgets (2 CPU cores): each notebook ≤ 3 min and ≤ 1.5 GB; the whole course ≤ 8 min.
 """
 from __future__ import annotations
@@ -273,7 +276,15 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     parser.add_argument("--write-outputs", action="store_true", help="save executed notebooks in place")
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    parser.add_argument("--keep-outputs", action="store_true",
+                        help="let notebooks reuse what earlier runs left in outputs/ (cached "
+                             "features, pretrained CNN, kept splits); by default they start from an "
+                             "empty outputs folder, as on a fresh clone")
     args = parser.parse_args(argv)
+    if not args.keep_outputs:  # one empty folder for the whole run, as a learner's first pass
+        import tempfile
+
+        os.environ["COURSE_OUTPUT_DIR"] = tempfile.mkdtemp(prefix="course-outputs-")
     paths = sorted(args.notebooks or (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     results = []
     for path in paths:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import Feedback, Quiz, call_learner_code, is_unanswered
+from . import Feedback, Quiz, call_learner_code, check_prediction, is_unanswered
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -131,3 +131,45 @@ def solution_recall_of():
     def recall_of(cm, i):
         return cm[i, i] / cm[i].sum()     # row i: every photo whose true class is i
     return recall_of
+
+
+# --------------------------------------------------------------------------- exercise 4
+
+BLUR_OPTIONS = ("higher", "lower", "about the same")
+
+
+def check_blur_prediction(prediction, sigma: float, accuracy: float, reference_sigma: float,
+                          reference_accuracy: float, tolerance: float = 0.05) -> Feedback:
+    """Change-and-predict: test accuracy at the learner's blur σ against the σ of section 8.
+
+    ``accuracy`` is what the learner's own run measured; "about the same" means within
+    ``tolerance``.
+
+    >>> check_blur_prediction("lower", 11.2, 0.60, 4.5, 0.82).status
+    'correct'
+    >>> check_blur_prediction("higher", 11.2, 0.60, 4.5, 0.82).status
+    'incorrect'
+    """
+    gap = accuracy - reference_accuracy
+    measured = ("about the same" if abs(gap) <= tolerance else
+                "higher" if gap > 0 else "lower")
+    return check_prediction(
+        prediction, options=BLUR_OPTIONS, measured=measured,
+        result=(f"σ = {sigma:.1f} px: test accuracy {accuracy:.3f}, against {reference_accuracy:.3f} "
+                f"at σ = {reference_sigma:.1f} px (a difference of {gap:+.3f})"),
+        before_running="A larger σ averages each pixel with more of its neighbours: which details "
+                       "that tell a 3 from an 8 survive that?",
+        if_wrong="Look at a blurred photo (section 8's images) at your σ: could you still name "
+                 "the digit? The frozen features see roughly what you see.",
+        next_step="Try a σ on the other side of section 8's.")
+
+
+def solution_blur_prediction(sigma: float, reference_sigma: float):
+    """A model prediction. More blur removes more of the strokes that tell the digits apart,
+    so accuracy falls; less blur keeps them, so accuracy rises back towards the unblurred
+    photos'. Within about ±30 % of the reference σ the change is usually within 0.05."""
+    if sigma > 1.3 * reference_sigma:
+        return "lower"
+    if sigma < reference_sigma / 1.3:
+        return "higher"
+    return "about the same"

@@ -49,3 +49,9 @@ def test_guides_follow_the_measurements(tmp_path):
     assert guide.read_text() == ("### 06 · Fine-tuning — run 1.50 min, peak 1.41 GB (the heaviest)\n"
                                  "### 09 · Text — run 1.00 min, peak 1.20 GB\n")
     assert "from 1.20 to 1.41 GB per\nnotebook; the heaviest is `06_fine` at 1.41 GB." in readme.read_text()
+
+
+def test_machine_dependent_numbers_are_sanitized():
+    committed = _notebook("one epoch ≈ 904,555 s ≈ 251 h; 8.6 years; 159,875× less; /tmp/tmpab12/evil.pt\n")
+    fresh = _notebook("one epoch ≈ 1,815,757 s ≈ 504 h; 17.3 years; 133,958× less; /tmp/tmpzz9/evil.pt\n")
+    assert runner.differing_cells(committed, fresh) == []

@@ -30,9 +30,9 @@ LEEP = Quiz(
     "why_not_leep", 'Why can LEEP not score the truncated backbone "Lite0 block 8"?',
     options={
         "a": "LEEP needs the source model's class probabilities, and a truncated backbone has no source classifier",
-        "b": "LEEP only works on text",
+        "b": "LEEP only works on text models, whose outputs are token probabilities rather than image class scores",
         "c": "LEEP requires the target labels to be the same classes as the source",
-        "d": "LEEP needs a GPU",
+        "d": "LEEP needs a GPU to compute the source model's predictions on every target image, and this course runs on a CPU",
     },
     answer="a",
     praise="Right: LEEP reads the source head's softmax over its own classes; features from the middle of a "

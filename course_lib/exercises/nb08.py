@@ -53,7 +53,7 @@ REMEDY = Quiz(
     "remedy", "Your frozen pretrained features give lower accuracy than a simple baseline on the target. "
               "What do you try first?",
     options={
-        "a": "freeze more of the pretrained network, so its features are kept intact",
+        "a": "freeze more of the pretrained network, so that its general features are kept intact and the small target set cannot overwrite them",
         "b": "let the transferred layers fine-tune (or copy fewer of them), and compare with a no-transfer baseline",
         "c": "train for more epochs with the same frozen features",
         "d": "increase the learning rate of the frozen layers",

@@ -86,9 +86,9 @@ def check_frozen_count(answer, hidden_size: int = 384, num_classes: int = 4) -> 
 POOLING = Quiz(
     "pooling_choice", "You keep MiniLM frozen and train only a linear head. Which sentence vector do you give the head?",
     options={
-        "a": "the [CLS] token's vector",
+        "a": "the [CLS] token's vector, since BERT-style models are trained to summarise the sentence in that first position",
         "b": "the mean of the real tokens' vectors (attention mask applied)",
-        "c": "the mean over every position, padding included",
+        "c": "the mean over every position, padding included, so every sentence vector averages the same number of positions",
     },
     answer="b",
     praise="Yes: all-MiniLM-L6-v2 was trained so that the masked mean of its token vectors is the sentence "

@@ -46,7 +46,7 @@ def solution_skipped_load(messy):
 POOR_ACCURACY = Quiz(
     "first_step", "Validation accuracy is poor. What do you do first?",
     options={
-        "a": "switch to a bigger pretrained model straight away",
+        "a": "switch to a bigger pretrained model straight away, since a larger ImageNet model usually gives better features",
         "b": "look at the worst validation photos, their labels and the preprocessing first",
         "c": "train for many more epochs",
         "d": "remove the validation set so there is more training data",

@@ -401,9 +401,11 @@ def article_vs_recipe_arms(backbone: models.Backbone, dataset, trials: dict[int,
 
     Article: SGD at lr 1e-3 on every layer of ``backbone.model`` (new head), inputs in [0, 1]
     (no normalisation), ``epochs`` epochs on the whole pool (``train`` + ``val``), scored in
-    eval mode (the train-mode score is kept in ``extra``). Recipe: the frozen backbone on
-    normalised inputs, a head trained with Adam at ``head_lr`` on ``train`` for the same epochs,
-    the best epoch on ``val``. Both are scored on the trial's test photos.
+    eval mode (the train-mode score and the loop's losses are kept in ``extra``). Recipe: the
+    frozen backbone on normalised inputs, a head trained with Adam at ``head_lr`` on ``train``
+    for the same epochs, the best epoch picked on ``val`` (with an empty ``val``, the recipe
+    trains on the same photos as the article and keeps its last epoch). Both are scored on the
+    trial's test photos.
     """
     raw = models.ImagePreprocess(backbone.preprocess.image_size, (0, 0, 0), (1, 1, 1))
     feats, labels = features_of(models.remove_head(copy.deepcopy(backbone.model)),

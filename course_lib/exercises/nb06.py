@@ -114,22 +114,22 @@ REGIME = Quiz(
     "regime", "10 labelled images per class, a laptop, a network pretrained on a related task: "
     "which regime first?",
     options={
-        "a": "feature extractor: frozen backbone, cached features, train only a new head",
-        "b": "unfreeze the last block(s) and the head",
-        "c": "full fine-tuning of every layer",
+        "a": "feature extractor: frozen backbone, a new head on cached features",
+        "b": "unfreeze the last block(s) and the head, keep the early layers frozen",
+        "c": "full fine-tuning: train every layer, with a small learning rate",
     },
     answer="a",
     praise=("Yes, as the first try: cached features make every experiment take seconds, and a linear head "
-           "has few parameters to fit. It is a baseline, not a promise: this notebook measures unfreezing "
-           "more layers against it, and that is the habit to copy. Unfreeze more only if validation "
-           "accuracy says it helps."),
+           "has few parameters to fit. It is a baseline, not a promise: section 2 measured unfreezing "
+           "more layers against it, and on the digits, whose pretrained features are weak, unfreezing "
+           "won. That is the habit to copy: unfreeze more only if validation accuracy says it helps."),
     reasons={
         "b": "Possible next, but not first: it costs a backbone pass per image per step, so every "
              "experiment is slower. Start with the cheapest regime and let validation accuracy decide "
              "whether unfreezing more is worth it.",
         "c": "Not first: full fine-tuning is the most expensive experiment (forward and backward through "
-             "every layer, every step) and, with 10 images per class, the easiest to overfit. It can end up "
-             "the best regime, which you find out by measuring it against a cheap baseline on validation.",
+             "every layer, every step) and, with 10 images per class, has the most parameters to fit. "
+             "It can end up the best regime, which you find out by measuring it against a cheap baseline on validation.",
     })
 REGIME_QUIZ = REGIME.options
 check_regime = REGIME.check

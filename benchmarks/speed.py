@@ -9,7 +9,7 @@
    5 paired seeds, one paired comparison with its 95 % interval, and the seconds per arm.
 
 Usage: ``.venv/bin/python benchmarks/speed.py [--epochs 20] [--article-epochs 100]
-[--per-class 16] [--output benchmarks/speed.md] [--no-readme]``. Writes the report and prints it.
+[--per-class 16] [--threads 1] [--output benchmarks/speed.md] [--no-readme]``. Writes the report and prints it.
 Task: faces vs non-faces (200 real photos), EfficientNet-Lite0 (ImageNet weights), 32×32 inputs
 (the photos are 25×25) as in notebook 06.
 """
@@ -81,8 +81,10 @@ def main(argv=None) -> str:
     parser.add_argument("--article-epochs", type=int, default=100, help="epochs of the article's loop")
     parser.add_argument("--per-class", type=int, default=16, help="labelled photos per class and seed")
     parser.add_argument("--output", type=Path, default=HERE / "speed.md", help="where to write the report")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1, as notebook 06)")
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
 
     speed = cached_vs_naive(args.epochs)
     versus = article_vs_course(args.article_epochs, args.per_class)

@@ -1,8 +1,61 @@
-"""Checks for notebook 06's exercises."""
+"""Checks and model solutions for notebook 06's exercises.
+
+>>> check_prediction("lower", 0.60, baseline=0.95).status
+'correct'
+>>> check_prediction(..., 0.60, baseline=0.95).status
+'unanswered'
+"""
 from __future__ import annotations
 
 
-from . import Feedback, Quiz, call_learner_code
+import contextlib
+from typing import Any, Callable
+
+from . import Feedback, Quiz, call_learner_code, is_unanswered
+
+
+def _names_used(fn) -> set[str]:
+    """Every global or attribute name in ``fn``'s code (and in functions defined inside it)."""
+    code = getattr(fn, "__code__", None)
+    names: set[str] = set()
+    stack = [code] if code is not None else []
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names + c.co_freevars)
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    return names
+
+
+def _uses(fn, name: str) -> bool:
+    """Whether ``fn`` names ``name`` or holds the course's function of that name (as a global or
+    in a closure), however it was imported."""
+    from .. import finetune
+
+    target = getattr(finetune, name)
+    if name in _names_used(fn):
+        return True
+    cells = [c.cell_contents for c in (getattr(fn, "__closure__", None) or ()) if c.cell_contents is not None]
+    globs = getattr(fn, "__globals__", {})
+    return any(obj is target for obj in cells + [globs.get(n) for n in _names_used(fn)])
+
+
+@contextlib.contextmanager
+def _watching_param_groups():
+    """While the learner's code runs, record calls to the course's own answer."""
+    from .. import finetune
+
+    called: list[str] = []
+    original = finetune.discriminative_param_groups
+
+    def watched(*args, **kwargs):
+        called.append("finetune.discriminative_param_groups")
+        return original(*args, **kwargs)
+
+    finetune.discriminative_param_groups = watched
+    try:
+        yield called
+    finally:
+        finetune.discriminative_param_groups = original
 
 
 def check_param_groups(make_groups, build_model, base_lr: float = 1e-2) -> Feedback:
@@ -11,7 +64,13 @@ def check_param_groups(make_groups, build_model, base_lr: float = 1e-2) -> Feedb
     from ..models import layer_groups
 
     model = build_model()
-    groups, problem = call_learner_code(make_groups, model, base_lr)
+    with _watching_param_groups() as called:
+        groups, problem = call_learner_code(make_groups, model, base_lr)
+    if called or _uses(make_groups, "discriminative_param_groups"):
+        return Feedback.incorrect(
+            "Your function calls finetune.discriminative_param_groups, the very function this "
+            "exercise asks you to write, so the check cannot tell whether your own version works.",
+            "Loop over models.layer_groups(model) and build each dict yourself.")
     if problem is not None:
         return problem
     if not isinstance(groups, (list, tuple)) or not all(isinstance(g, dict) and "params" in g for g in groups):
@@ -55,22 +114,101 @@ REGIME = Quiz(
     "regime", "10 labelled images per class, a laptop, a network pretrained on a related task: "
     "which regime first?",
     options={
-        "a": "feature extractor: frozen backbone, cached features, train only a new head",
-        "b": "unfreeze the last block(s) and the head",
-        "c": "full fine-tuning of every layer",
+        "a": "feature extractor: frozen backbone, a new head on cached features",
+        "b": "unfreeze the last block(s) and the head, keep the early layers frozen",
+        "c": "full fine-tuning: train every layer, with a small learning rate",
     },
     answer="a",
     praise=("Yes, as the first try: cached features make every experiment take seconds, and a linear head "
-           "has few parameters to fit. It is a baseline, not a promise: this notebook measures unfreezing "
-           "more layers against it, and that is the habit to copy. Unfreeze more only if validation "
-           "accuracy says it helps."),
+           "has few parameters to fit. It is a baseline, not a promise: section 2 measured unfreezing "
+           "more layers against it, and on the digits, whose pretrained features are weak, unfreezing "
+           "won. That is the habit to copy: unfreeze more only if validation accuracy says it helps."),
     reasons={
         "b": "Possible next, but not first: it costs a backbone pass per image per step, so every "
              "experiment is slower. Start with the cheapest regime and let validation accuracy decide "
              "whether unfreezing more is worth it.",
         "c": "Not first: full fine-tuning is the most expensive experiment (forward and backward through "
-             "every layer, every step) and, with 10 images per class, the easiest to overfit. It can end up "
-             "the best regime, which you find out by measuring it against a cheap baseline on validation.",
+             "every layer, every step) and, with 10 images per class, has the most parameters to fit. "
+             "It can end up the best regime, which you find out by measuring it against a cheap baseline on validation.",
     })
 REGIME_QUIZ = REGIME.options
 check_regime = REGIME.check
+
+
+def solution_make_groups(model, base_lr):
+    """Exercise 1: one group per layer group, the head at ``base_lr``, × 0.3 per step down."""
+    from ..models import layer_groups
+
+    groups = layer_groups(model)
+    return [{"params": list(module.parameters()), "lr": base_lr * 0.3 ** (len(groups) - 1 - i)}
+            for i, (name, module) in enumerate(groups)]
+
+
+PREDICTIONS = ("higher", "lower", "same")
+
+
+def check_prediction(prediction: Any, my_accuracy: Any, baseline: float, tolerance: float = 0.02) -> Feedback:
+    """Exercise 2 (change it and predict): compare the learner's prediction with the accuracy
+    the learner's own changed run measured, against the unchanged loop's ``baseline``.
+
+    "same" means within ``tolerance`` of the baseline; "higher" and "lower" mean beyond it.
+
+    >>> check_prediction("same", 0.951, baseline=0.95).status
+    'correct'
+    >>> print(check_prediction("higher", 0.70, baseline=0.95))
+    ❌ You predicted "higher"; your run measured 0.700 against 0.950 (lower). ...
+    """
+    if is_unanswered(prediction):
+        return Feedback.unanswered('Not answered yet: set `prediction` to "higher", "lower" or "same" '
+                                   "before you run your change.")
+    word = str(prediction).strip().lower()
+    if word not in PREDICTIONS:
+        return Feedback.incorrect(f'{prediction!r} is not an option: "higher", "lower" or "same".')
+    try:
+        measured = float(my_accuracy)
+    except (TypeError, ValueError):
+        return Feedback.unanswered("`my_accuracy` is not a number yet: measure your model's test "
+                                   "accuracy after training it.")
+    if not 0.0 <= measured <= 1.0:
+        return Feedback.incorrect(f"`my_accuracy` is {measured:g}; an accuracy lies between 0 and 1.")
+    if measured == baseline:
+        return Feedback.incorrect(
+            f"Your run measured exactly the unchanged loop's {baseline:.3f}: did you make your change "
+            "before training?", "Change one line (the freeze depth, the learning rate, k ...), then rerun.")
+    diff = measured - baseline
+    outcome = "same" if abs(diff) <= tolerance else ("higher" if diff > 0 else "lower")
+    said = f"your run measured {measured:.3f} against {baseline:.3f} ({outcome})"
+    if word == outcome:
+        return Feedback.correct(f'Your prediction "{word}" matches: {said}. One seed, though: '
+                                "before you trust it, rerun on other seeds and compare them paired.")
+    return Feedback.incorrect(f'You predicted "{word}"; {said}.',
+                              "Ask what your change does to the number of parameters that learn, "
+                              "and how good the frozen features are (section 2).")
+
+
+def solution_change_and_predict(make_model: Callable, train_loop: Callable, loaders: Callable,
+                                test_set) -> tuple[str, float]:
+    """Exercise 2, one answer: freeze everything but the new head, and predict "lower".
+
+    Section 2 measured that the digits CNN's frozen features are weak (the feature extractor
+    lost to full fine-tuning by about 0.3), so training only the head should score lower.
+    """
+    from .. import finetune, models
+
+    prediction = "lower"
+    my_model = make_model()
+    models.freeze_all_but_last(my_model, 1)           # the change: only the new head learns
+    train_loop(my_model, *loaders(), epochs=30, lr=3e-3)
+    my_accuracy = finetune.accuracy_on(my_model, test_set)
+    return prediction, my_accuracy
+
+
+def solution_regime():
+    """Exercise 3: start with the feature extractor ("a").
+
+    It is the cheapest experiment (features computed once, a linear head trained in seconds).
+    It is a baseline, not a promise: section 2 measured unfreezing more layers against it, and on
+    the digits it lost. Unfreeze more only when validation accuracy says it helps.
+    """
+    regime = "a"
+    return regime

@@ -65,3 +65,12 @@ def test_no_solution_is_executed_or_stored(notebook):
     ticks = [i for i, out in _outputs(nb) if "✅" in str(out)]
     assert not executed, f"{path.name}: solution code cells {executed} (use show_solution)"
     assert not ticks, f"{path.name}: stored ✅ outputs in cells {ticks}"
+
+
+def test_every_notebook_has_a_change_it_and_predict_exercise(notebook):
+    """A learner's cell that starts from ``prediction = ...`` and ends with a check call."""
+    path, nb = notebook
+    cells = [cell.source for cell in nb.cells if cell.cell_type == "code"
+             and re.search(r"^\w*prediction\w* = \.\.\.", cell.source, re.M)
+             and re.search(r"check_\w+\(", cell.source)]
+    assert cells, f"{path.name}: no 'change it and predict' exercise (prediction = ... + check)"

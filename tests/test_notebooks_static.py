@@ -71,6 +71,6 @@ def test_every_notebook_has_a_change_it_and_predict_exercise(notebook):
     """A learner's cell that starts from ``prediction = ...`` and ends with a check call."""
     path, nb = notebook
     cells = [cell.source for cell in nb.cells if cell.cell_type == "code"
-             and re.search(r"^\w*prediction\w* = \.\.\.", cell.source, re.M)
+             and re.search(r"^\w*predict\w* = \.\.\.", cell.source, re.M)
              and re.search(r"check_\w+\(", cell.source)]
     assert cells, f"{path.name}: no 'change it and predict' exercise (prediction = ... + check)"

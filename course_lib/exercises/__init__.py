@@ -185,6 +185,26 @@ class Quiz:
         return f"<p>{html.escape(self.question)}</p><ul style='list-style:none'>{items}</ul>"
 
 
+def names_used(fn: Callable[..., Any]) -> set[str]:
+    """Every global or attribute name ``fn``'s code refers to (nested functions included):
+    how a check notices that an answer calls the very library function it should write.
+
+    >>> def answer(x):
+    ...     import math
+    ...     return math.sqrt(x)
+    >>> "sqrt" in names_used(answer)
+    True
+    """
+    code = getattr(fn, "__code__", None)
+    names: set[str] = set()
+    stack = [code] if code is not None else []
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names + c.co_freevars)
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    return names
+
+
 def check_choice(answer: Any, *, variable: str, correct: str, praise: str,
                  reasons: dict[str, str]) -> Feedback:
     """Multiple choice without option texts: a one-off :class:`Quiz`.

@@ -21,7 +21,7 @@ from typing import Iterator
 
 import torch
 
-from . import Feedback, call_learner_code, check_prediction
+from . import Feedback, call_learner_code, check_prediction, names_used
 
 _MISSING = object()
 
@@ -80,17 +80,6 @@ def watching(functions) -> Iterator[list[str]]:
                 setattr(owner, name, own)
 
 
-def _names_used(fn) -> set[str]:
-    """Global and attribute names a function's code refers to (nested functions included)."""
-    code = getattr(fn, "__code__", None)
-    names: set[str] = set()
-    stack = [code] if code is not None else []
-    while stack:
-        c = stack.pop()
-        names.update(c.co_names + c.co_freevars)
-        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
-    return names
-
 
 def _bypass(fn, called: list[str], functions, names) -> str | None:
     """The library function an answer relies on, if any: passed as is, named in its code
@@ -101,7 +90,7 @@ def _bypass(fn, called: list[str], functions, names) -> str | None:
         owner, name = _resolve(dotted)
         if fn is getattr(owner, name, None):
             return dotted
-    used = sorted(_names_used(fn) & set(names))
+    used = sorted(names_used(fn) & set(names))
     return used[0] if used else None
 
 

@@ -11,19 +11,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Callable
 
-from . import Feedback, Quiz, call_learner_code, is_unanswered
+from . import Feedback, Quiz, call_learner_code, is_unanswered, names_used
 
-
-def _names_used(fn) -> set[str]:
-    """Every global or attribute name in ``fn``'s code (and in functions defined inside it)."""
-    code = getattr(fn, "__code__", None)
-    names: set[str] = set()
-    stack = [code] if code is not None else []
-    while stack:
-        c = stack.pop()
-        names.update(c.co_names + c.co_freevars)
-        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
-    return names
 
 
 def _uses(fn, name: str) -> bool:
@@ -32,11 +21,11 @@ def _uses(fn, name: str) -> bool:
     from .. import finetune
 
     target = getattr(finetune, name)
-    if name in _names_used(fn):
+    if name in names_used(fn):
         return True
     cells = [c.cell_contents for c in (getattr(fn, "__closure__", None) or ()) if c.cell_contents is not None]
     globs = getattr(fn, "__globals__", {})
-    return any(obj is target for obj in cells + [globs.get(n) for n in _names_used(fn)])
+    return any(obj is target for obj in cells + [globs.get(n) for n in names_used(fn)])
 
 
 @contextlib.contextmanager

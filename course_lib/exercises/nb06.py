@@ -12,6 +12,7 @@ import contextlib
 from typing import Any, Callable
 
 from . import Feedback, Quiz, call_learner_code, is_unanswered, names_used
+from . import check_prediction as _check_prediction
 
 
 
@@ -136,7 +137,8 @@ def solution_make_groups(model, base_lr):
 PREDICTIONS = ("higher", "lower", "same")
 
 
-def check_prediction(prediction: Any, my_accuracy: Any, baseline: float, tolerance: float = 0.02) -> Feedback:
+def check_prediction(prediction: Any, my_accuracy: Any, baseline: float,
+                     tolerance: float = 0.02) -> Feedback:
     """Exercise 2 (change it and predict): compare the learner's prediction with the accuracy
     the learner's own changed run measured, against the unchanged loop's ``baseline``.
 
@@ -145,34 +147,35 @@ def check_prediction(prediction: Any, my_accuracy: Any, baseline: float, toleran
     >>> check_prediction("same", 0.951, baseline=0.95).status
     'correct'
     >>> print(check_prediction("higher", 0.70, baseline=0.95))
-    ❌ You predicted "higher"; your run measured 0.700 against 0.950 (lower). ...
+    ❌ Your run measured 0.700 against 0.950 (lower): lower, against your prediction (higher). ...
     """
-    if is_unanswered(prediction):
-        return Feedback.unanswered('Not answered yet: set `prediction` to "higher", "lower" or "same" '
-                                   "before you run your change.")
-    word = str(prediction).strip().lower()
-    if word not in PREDICTIONS:
-        return Feedback.incorrect(f'{prediction!r} is not an option: "higher", "lower" or "same".')
-    try:
-        measured = float(my_accuracy)
-    except (TypeError, ValueError):
-        return Feedback.unanswered("`my_accuracy` is not a number yet: measure your model's test "
-                                   "accuracy after training it.")
-    if not 0.0 <= measured <= 1.0:
-        return Feedback.incorrect(f"`my_accuracy` is {measured:g}; an accuracy lies between 0 and 1.")
-    if measured == baseline:
-        return Feedback.incorrect(
-            f"Your run measured exactly the unchanged loop's {baseline:.3f}: did you make your change "
-            "before training?", "Change one line (the freeze depth, the learning rate, k ...), then rerun.")
+    if not is_unanswered(prediction) and str(prediction).strip().lower() in PREDICTIONS:
+        try:
+            measured = float(my_accuracy)
+        except (TypeError, ValueError):
+            return Feedback.unanswered("`my_accuracy` is not a number yet: measure your model's "
+                                       "test accuracy after training it.")
+        if not 0.0 <= measured <= 1.0:
+            return Feedback.incorrect(f"`my_accuracy` is {measured:g}; an accuracy lies between "
+                                      "0 and 1.")
+        if measured == baseline:
+            return Feedback.incorrect(
+                f"Your run measured exactly the unchanged loop's {baseline:.3f}: did you make your "
+                "change before training?",
+                "Change one line (the freeze depth, the learning rate, k ...), then rerun.")
+    else:
+        measured = baseline
     diff = measured - baseline
     outcome = "same" if abs(diff) <= tolerance else ("higher" if diff > 0 else "lower")
-    said = f"your run measured {measured:.3f} against {baseline:.3f} ({outcome})"
-    if word == outcome:
-        return Feedback.correct(f'Your prediction "{word}" matches: {said}. One seed, though: '
-                                "before you trust it, rerun on other seeds and compare them paired.")
-    return Feedback.incorrect(f'You predicted "{word}"; {said}.',
-                              "Ask what your change does to the number of parameters that learn, "
-                              "and how good the frozen features are (section 2).")
+    return _check_prediction(
+        prediction, options=PREDICTIONS, measured=outcome,
+        result=f"Your run measured {measured:.3f} against {baseline:.3f} ({outcome})",
+        before_running="Decide before you run your change: more parameters learning, a "
+                       "different learning rate or fewer labels, which way does accuracy go?",
+        if_wrong="Ask what your change does to the number of parameters that learn, and how "
+                 "good the frozen features are (section 2).",
+        next_step="One seed, though: before you trust it, rerun on other seeds and compare them "
+                  "paired.")
 
 
 def solution_change_and_predict(make_model: Callable, train_loop: Callable, loaders: Callable,

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from . import Feedback, Quiz, call_learner_code, is_unanswered
+from . import Feedback, Quiz, call_learner_code, check_prediction, is_unanswered
 
 
 def check_recommendation(answer, scores: dict[str, float], accuracies: dict[str, float]) -> Feedback:
@@ -149,26 +149,18 @@ def check_score_labels_prediction(prediction, k_score: int, tau_few: float, tau_
     ``prediction`` ("higher", "lower" or "about the same"; written before running) is compared
     with the learner's own measurement ``tau_few``; "about the same" means within ``tolerance``.
     """
-    options = ("higher", "lower", "about the same")
-    if is_unanswered(prediction):
-        return Feedback.unanswered(
-            'Not answered yet: before running, set `prediction` to "higher", "lower" or '
-            '"about the same".', "Think about how well 5 examples per class pin down LogME's "
-            "evidence compared with 40.")
-    answer = str(prediction).strip().lower()
-    if answer not in options:
-        return Feedback.incorrect(f"{prediction!r} is not an option: {', '.join(options)}.")
     change = float(tau_few) - float(tau_all)
-    measured = ("about the same" if abs(change) <= tolerance else
-                "higher" if change > 0 else "lower")
-    said = (f"With {k_score} labels per class LogME's τ is {tau_few:+.2f}, with 40 it was "
-            f"{tau_all:+.2f} (a change of {change:+.2f}: {measured})")
-    if answer == measured:
-        return Feedback.correct(f"Your prediction held. {said}. Try another k_score; remember "
-                                "that one task and 6 candidates make τ jumpy.")
-    return Feedback.incorrect(f"{said}, against your prediction.",
-                              "Look at which candidates swap places in the ranking: are they "
-                              "far apart in fine-tuned accuracy, or within noise of each other?")
+    return check_prediction(
+        prediction, options=("higher", "lower", "about the same"),
+        measured=("about the same" if abs(change) <= tolerance else
+                  "higher" if change > 0 else "lower"),
+        result=(f"With {k_score} labels per class LogME's τ is {tau_few:+.2f}, with 40 it was "
+                f"{tau_all:+.2f} (a change of {change:+.2f})"),
+        before_running="Think about how well 5 examples per class pin down LogME's evidence "
+                       "compared with 40.",
+        if_wrong="Look at which candidates swap places in the ranking: are they far apart in "
+                 "fine-tuned accuracy, or within noise of each other?",
+        next_step="Try another k_score; remember that one task and 6 candidates make τ jumpy.")
 
 
 # --------------------------------------------------------------------------- model solutions

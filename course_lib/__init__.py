@@ -16,12 +16,14 @@ Modules, one job each (CONTRIBUTING.md says which notebooks use which):
 - ``devices``: pick CUDA, MPS or the CPU; move batches there
 - ``envcheck``: the environment check of notebook 00
 - ``errors``: the course's errors, which say what is wrong and how to fix it
+- ``evaluation``: eval mode and no gradients, accuracy, the one batched forward pass (light: PyTorch only)
 - ``exercises``: feedback for the notebooks' exercises (checks, ``Quiz``, ``show_solution``)
 - ``export``: save a trained photo classifier (safetensors + JSON) and load it without unpickling
 - ``finetune``: fine-tuning regimes and their experiments
 - ``inspect_model``: forward hooks, feature maps, filters, FLOPs and seconds per image
 - ``interpret``: confusion matrix, per-class precision and recall, worst mistakes, the cleaner
 - ``layer_transfer``: which layers transfer (copy the first n blocks, frozen or fine-tuned)
+- ``loop``: the one step-budgeted training loop, the ledger that counts it, convex heads, ``Budget``
 - ``models``: pretrained backbones, preprocessing, heads, freezing, ``evaluating``
 - ``objectives``: softmax, cross-entropy and empirical risk from scratch
 - ``paths``: where the course reads and writes files
@@ -37,6 +39,7 @@ Modules, one job each (CONTRIBUTING.md says which notebooks use which):
 - ``tokens``: token classification (NER): word-piece label alignment, a tagging head, entity F1
 - ``training``: the fit loop, evaluation, feature caching, label efficiency, summaries
 - ``transferability``: LogME, LEEP, kNN and linear-probe scores
+- ``verdicts``: each notebook's measured results, written for the bench's robustness and claims tables and the 中文小结
 - ``widgets``: interactive explorers with a static figure for unattended runs
 
 The list of submodules is read from the package folder, so it cannot fall out of date;

@@ -1,0 +1,311 @@
+"""Verdict records: what each notebook measured, kept where the bench, the README and the 中文小结 read it.
+
+A notebook calls :func:`record` beside every result its prose relies on (a paired comparison or a
+measured value). Each record
+
+- is written to ``outputs/verdicts/<notebook>@<scale>x.json`` (``scale`` = ``$COURSE_BUDGET_SCALE``),
+  so ``./run.sh bench`` can assemble the README's robustness table (every verdict at 1× and at
+  4× the budget) and the article's claims table from the runs themselves;
+- prints how the same verdict fared at 4× the budget in the last bench
+  (``benchmarks/robustness.json``), and fails when the notebook declared the verdict robust but
+  the bench found that it changes (or the reverse) — so no prose can claim what 4× contradicts;
+- can carry a Chinese line (``zh``) that :func:`summary_zh` prints at the end of the notebook as
+  its 中文小结, rendered from the numbers of the same run.
+
+>>> from course_lib.compare import paired_comparison
+>>> c = paired_comparison([0.9, 0.92, 0.95], [0.8, 0.85, 0.86], "pretrained", "scratch")
+>>> r = record("99", "demo/pretrained-vs-scratch", c, en="pretrained vs scratch on digits",
+...            zh="预训练 − 从零训练 = {diff:+.3f}（95% 置信区间 {low:+.3f} 至 {high:+.3f}）：{verdict}",
+...            names_zh=("预训练", "从零训练"), quiet=True)
+>>> r.zh_line()
+'预训练 − 从零训练 = +0.087（95% 置信区间 +0.049 至 +0.125）：预训练更好'
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .paths import REPO_DIR, output_dir
+
+ROBUSTNESS_FILE = REPO_DIR / "benchmarks" / "robustness.json"
+
+#: The article's claims that the course tests, by id: (section, the article's words, an English gloss).
+CLAIMS: dict[str, tuple[str, str, str]] = {
+    "fewer-labels": ("§1.2, §3.3", "可以显著减少所需的标记数据量",
+                     "transfer learning significantly reduces the labelled data needed"),
+    "less-compute": ("§1.2, §3.3", "可以显著减少所需的……计算资源",
+                     "transfer learning significantly reduces the computing resources needed"),
+    "generalisation": ("§3.3", "它还可以提高模型的泛化能力",
+                       "it also improves the model's ability to generalise"),
+    "general-features": ("§2, §3.1", "这个模型将学习到一些通用的特征表示",
+                         "pretraining learns general feature representations"),
+    "shared-low-level": ("§3.1", "不同的任务都需要识别边缘、颜色和纹理等底层特征",
+                         "different tasks share low-level features (edges, colours, textures)"),
+    "part-or-all": ("§2, §3.2", "对预训练模型的部分或全部参数进行微调",
+                    "fine-tune part or all of the pretrained model's parameters"),
+    "model-choice": ("§3.3, §8.3", "它需要选择合适的预训练模型，这需要一定的领域知识和经验",
+                     "it needs a suitable pretrained model, which takes domain knowledge and experience"),
+    "relatedness": ("§4.4, §9", "其任务应该与新任务有一定的相关性",
+                    "the pretrained model's task should be related to the new task"),
+    "task-gap": ("§3.3, §4.4, §8.3", "如果新任务与预训练模型的任务差异过大，Transfer Learning可能效果不佳",
+                 "if the new task differs too much from the pretraining task, transfer may work poorly"),
+    "article-loop": ("§5.4", "经过100个epoch的训练后，我们可以得到一个在新任务上性能优秀的模型",
+                     "after 100 epochs of training we get a model that performs excellently on the new task"),
+    "bert-text": ("§6", "使用在大规模文本数据上预训练的BERT模型，来帮助解决文本分类、情感分析和命名实体识别等任务",
+                  "a BERT pretrained on large text corpora helps text classification, sentiment and NER"),
+    "imagenet-vision": ("§6", "使用在ImageNet上预训练的ResNet或VGG模型，来帮助解决图像分类、目标检测和语义分割等任务",
+                        "ImageNet-pretrained CNNs help image classification, detection and segmentation"),
+}
+
+SUPPORT_WORDS = {"supported": "支持", "not supported": "未获支持", "contradicted": "相反",
+                 "depends on the budget": "取决于训练预算", "not testable here": "此处无法检验"}
+
+
+def _scale() -> float:
+    from .loop import budget_scale
+
+    return budget_scale()
+
+
+def scale_tag(scale: float) -> str:
+    """``"1x"``, ``"4x"``, ``"0.5x"``: the budget scale as it appears in file names.
+
+    >>> scale_tag(1.0), scale_tag(4), scale_tag(0.5)
+    ('1x', '4x', '0.5x')
+    """
+    return f"{scale:g}x"
+
+
+@dataclass
+class Record:
+    """One measured result of one notebook."""
+
+    notebook: str
+    key: str
+    en: str
+    kind: str                          # "comparison" or "value"
+    data: dict[str, Any]
+    zh: str | None = None
+    names_zh: tuple[str, str] | None = None
+    claim: str | None = None
+    supports: str | None = None        # "a" or "b": which side winning supports the claim
+    budget_dependent: bool = False
+    scale: float = 1.0
+    order: int = 0
+
+    @property
+    def verdict(self) -> str:
+        return str(self.data.get("verdict", ""))
+
+    def verdict_zh(self) -> str:
+        """The verdict in Chinese (``A更好`` / ``B更好`` / ``无可检测差异（n = 5）``)."""
+        if self.kind != "comparison":
+            return ""
+        a_zh, b_zh = self.names_zh or (self.data["a"], self.data["b"])
+        if self.verdict == f"{self.data['a']} better":
+            return f"{a_zh}更好"
+        if self.verdict == f"{self.data['b']} better":
+            return f"{b_zh}更好"
+        return f"无可检测差异（n = {self.data['n']}）"
+
+    def zh_line(self) -> str | None:
+        """The Chinese line with this run's numbers (``{diff}``, ``{low}``, ``{high}``, ``{verdict}``,
+        ``{mean_a}``, ``{mean_b}``, ``{n}``, ``{value}`` …), or None when the record has none."""
+        if self.zh is None:
+            return None
+        fields = dict(self.data)
+        if self.kind == "comparison":
+            fields.update(diff=self.data["difference"], verdict=self.verdict_zh())
+        return self.zh.format(**fields)
+
+    def claim_status(self) -> str | None:
+        """What this verdict says of its claim: supported, not supported or contradicted."""
+        if self.claim is None or self.kind != "comparison" or self.supports not in ("a", "b"):
+            return None
+        winner = self.data["a" if self.supports == "a" else "b"]
+        loser = self.data["b" if self.supports == "a" else "a"]
+        if self.verdict == f"{winner} better":
+            return "supported"
+        if self.verdict == f"{loser} better":
+            return "contradicted"
+        return "not supported"
+
+
+_RECORDS: dict[str, dict[str, Record]] = {}
+
+
+def _as_data(result: Any) -> tuple[str, dict[str, Any]]:
+    if hasattr(result, "to_dict") and hasattr(result, "verdict"):
+        return "comparison", result.to_dict()
+    if isinstance(result, dict):
+        return "value", dict(result)
+    if isinstance(result, (int, float)):
+        return "value", {"value": float(result)}
+    raise TypeError(f"record() takes a Comparison, a number or a dict of numbers, got {type(result).__name__}.")
+
+
+def _write_atomically(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(payload, f, ensure_ascii=False, indent=1)
+    os.replace(tmp, path)
+
+
+def records_file(notebook: str, scale: float | None = None) -> Path:
+    """Where :func:`record` writes a notebook's records at a budget scale."""
+    return output_dir("verdicts") / f"{notebook}@{scale_tag(_scale() if scale is None else scale)}.json"
+
+
+def robustness_at(notebook: str, key: str, path: Path = ROBUSTNESS_FILE) -> dict[str, Any] | None:
+    """The last bench's entry for one verdict (its 1× and 4× verdicts), or None if it has none."""
+    if not path.is_file():
+        return None
+    table = json.loads(path.read_text(encoding="utf-8"))
+    return table.get("verdicts", {}).get(f"{notebook}/{key}")
+
+
+def record(notebook: str, key: str, result: Any, *, en: str, zh: str | None = None,
+           names_zh: tuple[str, str] | None = None, claim: str | None = None, supports: str | None = None,
+           budget_dependent: bool = False, quiet: bool = False) -> Record:
+    """Keep one result of ``notebook`` under ``key``, write it to disk, and check it against the bench.
+
+    ``result``: a :class:`course_lib.compare.Comparison`, a number, or a dict of numbers.
+    ``en``: what it is, in one English line. ``zh``: the line for the 中文小结, a format string
+    filled from the result (see :meth:`Record.zh_line`). ``claim``: the id of the article's claim
+    it tests (:data:`CLAIMS`), with ``supports="a"`` or ``"b"``: which arm winning supports it.
+    ``budget_dependent``: the notebook's declaration that this verdict changes at 4× the budget
+    (its prose then says so). At the course's budget (scale 1) the declaration is checked against
+    the last bench's 4× run, and a mismatch raises ``AssertionError``: re-read the 4× verdict and
+    fix the prose and the declaration together.
+    """
+    if claim is not None and claim not in CLAIMS:
+        raise ValueError(f"Unknown claim {claim!r}; the claims are {sorted(CLAIMS)}.")
+    if supports not in (None, "a", "b"):
+        raise ValueError(f"supports must be 'a', 'b' or None, got {supports!r}.")
+    kind, data = _as_data(result)
+    scale = _scale()
+    book = _RECORDS.setdefault(notebook, {})
+    rec = Record(notebook=notebook, key=key, en=en, kind=kind, data=data, zh=zh, names_zh=names_zh,
+                 claim=claim, supports=supports, budget_dependent=budget_dependent, scale=scale,
+                 order=book[key].order if key in book else len(book))
+    if zh is not None:
+        rec.zh_line()                  # a wrong placeholder fails here, not in the summary
+    book[key] = rec
+    _write_atomically(records_file(notebook, scale),
+                      {k: asdict(r) for k, r in sorted(book.items(), key=lambda kv: kv[1].order)})
+    if kind == "comparison" and scale == 1.0:
+        bench = robustness_at(notebook, key)
+        if bench is not None and bench.get("at_4x"):
+            changes = bench["at_4x"] != bench["at_1x"]
+            if not quiet:
+                note = ("the same verdict" if not changes else
+                        f"“{bench['at_4x']}”: this verdict depends on the budget")
+                print(f"   ↳ at 4× the budget (bench of {bench.get('date', '?')}): {note}")
+            if bench["at_1x"] == rec.verdict and changes != budget_dependent:
+                raise AssertionError(
+                    f"{notebook}/{key}: declared budget_dependent={budget_dependent}, but the last bench found the "
+                    f"verdict {'changes' if changes else 'holds'} at 4× the budget ({bench['at_1x']!r} → "
+                    f"{bench['at_4x']!r}). Fix the declaration and the prose that depends on it.")
+    return rec
+
+
+def records_of(notebook: str) -> list[Record]:
+    """This process's records of ``notebook``, in the order they were first made."""
+    return sorted(_RECORDS.get(notebook, {}).values(), key=lambda r: r.order)
+
+
+def summary_zh(notebook: str, title: str = "中文小结") -> str:
+    """The notebook's 中文小结: its Chinese lines, with this run's numbers. Returns the text.
+
+    >>> _ = record("98", "demo/accuracy", 0.912, en="test accuracy", zh="测试准确率 {value:.3f}", quiet=True)
+    >>> print(summary_zh("98"))
+    中文小结
+    - 测试准确率 0.912
+    """
+    lines = [line for r in records_of(notebook) if (line := r.zh_line())]
+    if not lines:
+        raise ValueError(f"Notebook {notebook} has recorded no result with a Chinese line (zh=...).")
+    return "\n".join([title] + [f"- {line}" for line in lines])
+
+
+def load(folder: Path | None = None, scale: float = 1.0) -> dict[str, dict[str, Record]]:
+    """Every notebook's records at ``scale`` from ``folder`` (default: ``outputs/verdicts``)."""
+    folder = folder or output_dir("verdicts")
+    out: dict[str, dict[str, Record]] = {}
+    for path in sorted(folder.glob(f"*@{scale_tag(scale)}.json")):
+        notebook = path.name.split("@")[0]
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        out[notebook] = {k: Record(**{**v, "names_zh": tuple(v["names_zh"]) if v.get("names_zh") else None})
+                         for k, v in raw.items()}
+    return out
+
+
+@dataclass
+class RobustnessRow:
+    """One verdict at the course's budget and at 4× it."""
+
+    notebook: str
+    key: str
+    en: str
+    at_1x: str
+    at_4x: str | None
+    declared_dependent: bool
+    numbers_1x: str = ""
+    numbers_4x: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> bool | None:
+        return None if self.at_4x is None else self.at_4x != self.at_1x
+
+    @property
+    def consistent(self) -> bool:
+        """The notebook's declaration agrees with what the 4× run found."""
+        return self.changes is None or self.changes == self.declared_dependent
+
+
+def _numbers(data: dict[str, Any]) -> str:
+    return f"{data['difference']:+.3f} ({data['low']:+.3f}, {data['high']:+.3f})"
+
+
+def robustness_rows(ones: dict[str, dict[str, Record]], fours: dict[str, dict[str, Record]]) -> list[RobustnessRow]:
+    """Pair every comparison recorded at 1× with the same key at 4× (None when the 4× run lacks it)."""
+    rows = []
+    for notebook in sorted(ones):
+        for rec in sorted(ones[notebook].values(), key=lambda r: r.order):
+            if rec.kind != "comparison":
+                continue
+            other = fours.get(notebook, {}).get(rec.key)
+            rows.append(RobustnessRow(notebook, rec.key, rec.en, rec.verdict, other.verdict if other else None,
+                                      rec.budget_dependent, _numbers(rec.data),
+                                      _numbers(other.data) if other else ""))
+    return rows
+
+
+def robustness_markdown(rows: list[RobustnessRow], when: str) -> str:
+    """The README's robustness table: one row per printed verdict, at 1× and at 4× the budget."""
+    changed = sum(1 for r in rows if r.changes)
+    lines = [f"Measured {when} by `./run.sh bench`: notebooks 06–11 run at the course's budget and again with "
+             f"`COURSE_BUDGET_SCALE=4` (every step cap and fixed epoch count × 4). {len(rows)} verdicts; "
+             f"{changed} change at 4× and are reported in their notebook as depending on the budget.",
+             "",
+             "| notebook | comparison | at 1× (difference, 95 % CI) | verdict at 1× | at 4× | verdict at 4× | "
+             "depends on the budget |",
+             "|---|---|---|---|---|---|:---:|"]
+    for r in rows:
+        mark = "—" if r.changes is None else ("yes" if r.changes else "no")
+        lines.append(f"| {r.notebook} | {r.en} | {r.numbers_1x} | {r.at_1x} | {r.numbers_4x or '—'} | "
+                     f"{r.at_4x or 'not run'} | {mark} |")
+    return "\n".join(lines)
+
+
+def robustness_json(rows: list[RobustnessRow], when: str) -> dict[str, Any]:
+    """What :func:`record` reads back: ``{"date", "verdicts": {"<nb>/<key>": {"at_1x", "at_4x", …}}}``."""
+    return {"date": when, "verdicts": {f"{r.notebook}/{r.key}": {"en": r.en, "at_1x": r.at_1x, "at_4x": r.at_4x,
+                                                                  "declared_dependent": r.declared_dependent}
+                                       for r in rows}}

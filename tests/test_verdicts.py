@@ -1,0 +1,61 @@
+"""Verdict records: written per notebook and budget scale, checked against the bench, rendered in Chinese."""
+import json
+
+import pytest
+
+from course_lib import verdicts
+from course_lib.compare import paired_comparison
+
+BETTER = paired_comparison([0.9, 0.92, 0.95, 0.9], [0.8, 0.85, 0.86, 0.8], "pretrained", "scratch")
+TIE = paired_comparison([0.5, 0.6, 0.7, 0.6], [0.52, 0.58, 0.71, 0.6], "pretrained", "scratch")
+
+
+def test_records_are_written_per_notebook_and_scale(monkeypatch):
+    verdicts.record("t1", "cmp", BETTER, en="pretrained vs scratch", claim="fewer-labels", supports="a",
+                    quiet=True)
+    verdicts.record("t1", "acc", 0.93, en="test accuracy", zh="准确率 {value:.2f}", quiet=True)
+    stored = json.loads(verdicts.records_file("t1", 1.0).read_text(encoding="utf-8"))
+    assert list(stored) == ["cmp", "acc"] and stored["cmp"]["data"]["verdict"] == "pretrained better"
+    monkeypatch.setenv("COURSE_BUDGET_SCALE", "4")
+    verdicts.record("t1", "cmp", TIE, en="pretrained vs scratch", quiet=True)
+    assert verdicts.records_file("t1").name == "t1@4x.json"
+    ones, fours = verdicts.load(scale=1.0), verdicts.load(scale=4.0)
+    rows = verdicts.robustness_rows(ones, fours)
+    assert [(r.key, r.at_1x, r.changes) for r in rows] == [("cmp", "pretrained better", True)]
+    assert not rows[0].consistent
+    table = verdicts.robustness_markdown(rows, "today")
+    assert "| t1 | pretrained vs scratch |" in table and "| yes |" in table
+
+
+def test_a_declaration_that_the_bench_contradicts_fails(tmp_path, monkeypatch):
+    bench = tmp_path / "robustness.json"
+    bench.write_text(json.dumps({"date": "d", "verdicts": {"t2/cmp": {
+        "at_1x": "pretrained better", "at_4x": "no detectable difference with n = 4"}}}), encoding="utf-8")
+    monkeypatch.setattr(verdicts, "ROBUSTNESS_FILE", bench)
+    monkeypatch.setattr(verdicts.robustness_at, "__defaults__", (bench,))
+    with pytest.raises(AssertionError, match="declared budget_dependent=False"):
+        verdicts.record("t2", "cmp", BETTER, en="x", quiet=True)
+    rec = verdicts.record("t2", "cmp", BETTER, en="x", budget_dependent=True, quiet=True)
+    assert rec.budget_dependent
+
+
+def test_chinese_lines_render_from_the_numbers_and_bad_templates_fail_early():
+    rec = verdicts.record("t3", "cmp", TIE, en="x", names_zh=("预训练", "从零训练"),
+                          zh="预训练 − 从零训练 = {diff:+.3f}：{verdict}", quiet=True)
+    assert rec.zh_line() == "预训练 − 从零训练 = -0.003：无可检测差异（n = 4）"
+    assert verdicts.summary_zh("t3").splitlines()[0] == "中文小结"
+    with pytest.raises(KeyError):
+        verdicts.record("t3", "bad", TIE, en="x", zh="{no_such_number}", quiet=True)
+    with pytest.raises(ValueError, match="no result with a Chinese line"):
+        verdicts.summary_zh("t-none")
+
+
+def test_claim_status_follows_the_verdict_and_the_side():
+    assert verdicts.record("t4", "a", BETTER, en="x", claim="fewer-labels", supports="a",
+                           quiet=True).claim_status() == "supported"
+    assert verdicts.record("t4", "b", BETTER, en="x", claim="fewer-labels", supports="b",
+                           quiet=True).claim_status() == "contradicted"
+    assert verdicts.record("t4", "c", TIE, en="x", claim="fewer-labels", supports="a",
+                           quiet=True).claim_status() == "not supported"
+    with pytest.raises(ValueError, match="Unknown claim"):
+        verdicts.record("t4", "d", TIE, en="x", claim="no-such-claim")

@@ -14,7 +14,9 @@ notebooks carry the outputs of a real run. Exits non-zero if a notebook fails.
 Notebooks start from an empty ``outputs`` folder (``COURSE_OUTPUT_DIR`` set to a new temporary
 folder for the run), so timings and printed lines are those of a fresh clone; ``--keep-outputs``
 reuses ``outputs/``.
-Budgets (2 CPU cores): each notebook ≤ 3 min and ≤ 1.5 GB; the whole course ≤ 8 min.
+Budgets (2 CPU cores): each notebook ≤ 4 min and ≤ 1.5 GB; the whole course ≤ 10 min.
+The verdicts each notebook recorded (``course_lib.verdicts``) are copied to ``benchmarks/verdicts/``,
+where ``benchmarks/robustness.py`` and the claims table read them.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-MINUTES_BUDGET, GB_BUDGET, TOTAL_BUDGET = 3.0, 1.5, 8.0
+MINUTES_BUDGET, GB_BUDGET, TOTAL_BUDGET = 4.0, 1.5, 10.0
+VERDICTS = HERE / "verdicts"
 START, END = "<!-- BENCHMARK-TABLE:START -->", "<!-- BENCHMARK-TABLE:END -->"
 
 
@@ -172,11 +175,27 @@ def run_notebook(path: Path, timeout: int, write_outputs: bool) -> dict:
         seconds = time.perf_counter() - start
         peak = monitor.stop()
     static_progress_bars(nb)
+    if error is None:
+        keep_verdicts(path.stem[:2])
     differ = differing_cells(committed, nb) if error is None else []
     if write_outputs and error is None:
         nbformat.write(nb, path)
     return {"notebook": path.stem, "seconds": seconds, "peak_gb": peak / 2**30, "error": error,
             "differ": differ}
+
+
+def keep_verdicts(notebook: str, into: Path = VERDICTS) -> list[Path]:
+    """Copy the verdict records a notebook just wrote (at this run's budget scale) into ``benchmarks/verdicts/``."""
+    import shutil
+
+    scale = float(os.environ.get("COURSE_BUDGET_SCALE", "").strip() or 1)
+    source = Path(os.environ.get("COURSE_OUTPUT_DIR", REPO / "outputs")) / "verdicts"
+    copied = []
+    for found in sorted(source.glob(f"{notebook}@{scale:g}x.json")):
+        into.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found, into / found.name)
+        copied.append(into / found.name)
+    return copied
 
 
 def table(results: list[dict], label: str = "whole course") -> str:

@@ -55,3 +55,25 @@ def test_machine_dependent_numbers_are_sanitized():
     committed = _notebook("one epoch ≈ 904,555 s ≈ 251 h; 8.6 years; 159,875× less; /tmp/tmpab12/evil.pt\n")
     fresh = _notebook("one epoch ≈ 1,815,757 s ≈ 504 h; 17.3 years; 133,958× less; /tmp/tmpzz9/evil.pt\n")
     assert runner.differing_cells(committed, fresh) == []
+
+
+def test_verdicts_are_kept_and_paired_across_budget_scales(tmp_path, monkeypatch):
+    import json
+
+    from course_lib import verdicts
+    from course_lib.compare import paired_comparison
+
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
+    better = paired_comparison([0.9, 0.92, 0.95], [0.8, 0.85, 0.86], "a", "b")
+    tie = paired_comparison([0.5, 0.6, 0.7], [0.52, 0.58, 0.71], "a", "b")
+    verdicts.record("06", "x", better, en="a vs b", quiet=True)
+    kept = tmp_path / "kept"
+    assert [p.name for p in runner.keep_verdicts("06", into=kept)] == ["06@1x.json"]
+    monkeypatch.setenv("COURSE_BUDGET_SCALE", "4")
+    verdicts.record("06", "x", tie, en="a vs b", quiet=True)
+    assert [p.name for p in runner.keep_verdicts("06", into=kept)] == ["06@4x.json"]
+    rows = verdicts.robustness_rows(verdicts.load(kept, 1.0), verdicts.load(kept, 4.0))
+    assert [(r.at_1x, r.at_4x, r.changes) for r in rows] == [("a better", "no detectable difference with n = 3",
+                                                              True)]
+    table = verdicts.robustness_json(rows, "now")
+    assert json.loads(json.dumps(table))["verdicts"]["06/x"]["at_4x"].startswith("no detectable")

@@ -26,6 +26,7 @@ from efficientnet_lite_pytorch import EfficientNet
 from safetensors.torch import load_file
 from torch import nn
 
+from .evaluation import eval_frozen_modules, evaluating  # noqa: F401  (their home; re-exported)
 from .errors import (ClassCountMismatchError, HeadNotFoundError, UnknownBackboneError,
                      WeightsNotAvailableError)
 from .text import mean_pool
@@ -451,53 +452,3 @@ def count_parameters(model: nn.Module) -> dict[str, int]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     return {"trainable": trainable, "frozen": total - trainable, "total": total}
-
-
-@contextlib.contextmanager
-def evaluating(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode and no gradients inside the ``with`` block; the model's previous mode after it.
-
-    Every course function that evaluates a model uses this, so calling it never leaves your
-    model in a different mode than it found it.
-
-    >>> m = nn.Dropout(); _ = m.train()
-    >>> with evaluating(m):
-    ...     m.training
-    False
-    >>> m.training
-    True
-    """
-    modes = {module: module.training for module in model.modules()}
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield model
-    finally:
-        for module, mode in modes.items():
-            module.train(mode)
-
-
-def eval_frozen_modules(model: nn.Module) -> list[str]:
-    """Put every fully frozen sub-module in eval mode; return their names.
-
-    Call it after ``model.train()``. Without it a "frozen" backbone still changes: its
-    BatchNorm running statistics keep updating from your batches, and dropout /
-    drop-connect stay random. :func:`course_lib.training.fit` does this for you.
-
-    >>> m = nn.Sequential(nn.BatchNorm1d(2), nn.Linear(2, 2)); _ = freeze(m[0]); _ = m.train()
-    >>> eval_frozen_modules(m), m[0].training, m[1].training
-    (['0'], False, True)
-    """
-    switched = []
-
-    def visit(module: nn.Module, prefix: str) -> None:
-        params = list(module.parameters())
-        if params and not any(p.requires_grad for p in params):
-            module.eval()
-            switched.append(prefix or type(module).__name__)
-            return
-        for name, child in module.named_children():
-            visit(child, f"{prefix}.{name}" if prefix else name)
-
-    visit(model, "")
-    return switched

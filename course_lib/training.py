@@ -37,7 +37,8 @@ from .compare import few_shot_trials
 from .data import make_loader, to_numpy
 from .devices import pick_device, to_device
 from .errors import ClassCountMismatchError, EmptyDataError, NothingToTrainError
-from .models import eval_frozen_modules, evaluating
+from .evaluation import accuracy, eval_frozen_modules, evaluating, set_batchnorm_eval  # noqa: F401
+from .evaluation import forward as _forward
 from .paths import output_dir
 
 
@@ -97,39 +98,8 @@ class History:
         return f"History({self.epochs} epochs, {last})"
 
 
-def _forward(model: nn.Module, inputs) -> torch.Tensor:
-    out = model(**inputs) if isinstance(inputs, dict) else model(inputs)
-    return out.logits if hasattr(out, "logits") else out
-
-
 def _n_correct(logits: torch.Tensor, labels: torch.Tensor) -> int:
     return int((logits.argmax(1) == labels).sum())
-
-
-def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """The fraction of rows whose largest logit is at the true label.
-
-    >>> round(accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])), 3)
-    0.667
-    """
-    return _n_correct(logits, labels) / len(labels)
-
-
-def set_batchnorm_eval(model: nn.Module) -> int:
-    """Put every BatchNorm layer in eval mode (use stored statistics); return how many.
-
-    On very small datasets, batch statistics are noisy; keeping the pretrained running
-    statistics is often better, even for BatchNorm layers you fine-tune.
-
-    >>> set_batchnorm_eval(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)))
-    1
-    """
-    n = 0
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.eval()
-            n += 1
-    return n
 
 
 def predict(model: nn.Module, loader: DataLoader, *,

@@ -161,6 +161,7 @@ def run_notebook(path: Path, timeout: int, write_outputs: bool) -> dict:
         pid = client.km.provisioner.process.pid
         monitor = PeakMemory(pid)
         monitor.start()
+        cpu_before = _cpu_seconds(pid)
         start = time.perf_counter()
         try:
             reply = client.wait_for_reply(client.kc.kernel_info())
@@ -174,6 +175,7 @@ def run_notebook(path: Path, timeout: int, write_outputs: bool) -> dict:
             error = f"{type(exc).__name__}: {message.splitlines()[-1][:300]}"
         seconds = time.perf_counter() - start
         peak = monitor.stop()
+        cpu = _cpu_seconds(pid) - cpu_before
     static_progress_bars(nb)
     if error is None:
         keep_verdicts(path.stem[:2])
@@ -181,7 +183,19 @@ def run_notebook(path: Path, timeout: int, write_outputs: bool) -> dict:
     if write_outputs and error is None:
         nbformat.write(nb, path)
     return {"notebook": path.stem, "seconds": seconds, "peak_gb": peak / 2**30, "error": error,
-            "differ": differ}
+            "differ": differ, "cpu_seconds": cpu}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (with its children): a load-independent cost."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        times = proc.cpu_times()
+        return times.user + times.system + times.children_user + times.children_system
+    except psutil.Error:
+        return 0.0
 
 
 def keep_verdicts(notebook: str, into: Path = VERDICTS) -> list[Path]:
@@ -310,7 +324,7 @@ def main(argv=None) -> int:
         print(f"running {path.name} ...", end=" ", flush=True)
         result = run_notebook(path.resolve(), args.timeout, args.write_outputs)
         results.append(result)
-        print(f"{result['seconds']:.1f} s, {result['peak_gb']:.2f} GB"
+        print(f"{result['seconds']:.1f} s ({result['cpu_seconds']:.0f} CPU s), {result['peak_gb']:.2f} GB"
               + (f"  FAILED: {result['error']}" if result["error"] else "")
               + (f"  result lines differ from the committed ones in cells {result['differ']}"
                  if result["differ"] else ""))

@@ -36,8 +36,8 @@ from .errors import CourseError
 from .loop import Budget, Ledger, Run, late_fraction, scaled
 
 __all__ = ["Budget", "Comparison", "RunResult", "UnequalBudgetError", "audit", "budget_report",
-           "compare_results", "few_shot_trials", "holm", "paired_comparison", "run_curve", "run_paired",
-           "scaled"]
+           "compare_results", "convex_arm", "few_shot_trials", "holm", "paired_comparison", "run_curve", "run_paired",
+           "scaled", "trials_by_seed"]
 
 
 class UnequalBudgetError(CourseError, ValueError):
@@ -337,6 +337,47 @@ def run_curve(make_arms: Callable[[int], dict[str, Callable[[int, Budget], Any]]
                 rows.append({"name": name, "k": int(k), "seed": int(seed), "accuracy": float(r.score),
                              "steps": int(r.steps)})
     return rows
+
+
+def trials_by_seed(labels, k: int, seeds: Sequence[int], *, val_per_class: int = 0,
+                   test_size: float = 0.5) -> dict[int, dict[str, Any]]:
+    """``{seed: trial}`` for one ``k``: what an arm ``(seed, budget)`` looks its split up in.
+
+    >>> t = trials_by_seed(np.repeat([0, 1], 20), 3, [0, 1], val_per_class=2)
+    >>> sorted(t), len(t[0]["train"]), len(t[0]["val"])
+    ([0, 1], 6, 4)
+    """
+    return {t["seed"]: t for t in few_shot_trials(labels, [k], seeds, val_per_class=val_per_class,
+                                                  test_size=test_size)}
+
+
+def convex_arm(features, labels, trials: dict[int, dict[str, Any]] | Callable[[int], dict[str, Any]], *,
+               scale: str | None = "l2") -> Callable[[int, Budget], RunResult]:
+    """An arm: a logistic-regression head on fixed ``features``, solved to convergence, its strength
+    picked on the trial's validation rows from ``budget.c_grid`` (:func:`course_lib.loop.fit_convex`),
+    scored on the trial's test rows. ``trials`` maps a seed to a split (or is a function of the seed).
+    ``extra`` keeps ``C`` and ``converged``. The strongest simple baseline on frozen features.
+
+    >>> rng = np.random.default_rng(0); X = rng.normal(size=(80, 5)); y = (X[:, 0] > 0).astype(int)
+    >>> arm = convex_arm(X, y, trials_by_seed(y, 10, [0], val_per_class=5))
+    >>> r = arm(0, Budget(10, (1e-3, 1e-2, 1e-1), scale=1)); r.extra["converged"], r.score > 0.7
+    (True, True)
+    """
+    from .loop import fit_convex
+
+    X = features.detach().cpu().numpy() if hasattr(features, "detach") else np.asarray(features)
+    X = X.reshape(len(X), -1)
+    y = labels.detach().cpu().numpy() if hasattr(labels, "detach") else np.asarray(labels)
+
+    def arm(seed: int, budget: Budget) -> RunResult:
+        t = trials(seed) if callable(trials) else trials[seed]
+        if not len(t["val"]):
+            raise ValueError("A convex arm picks its strength on validation: carve a validation split "
+                             "(few_shot_trials(..., val_per_class=...)).")
+        fit = fit_convex(X[t["train"]], y[t["train"]], X[t["val"]], y[t["val"]], budget, scale=scale)
+        return RunResult(score=fit.score(X[t["test"]], y[t["test"]]),
+                         extra={"C": fit.C, "converged": fit.converged, "val": fit.val_score})
+    return arm
 
 
 def few_shot_trials(labels, ks: Sequence[int], seeds: Sequence[int], *, test_size: float = 0.5,

@@ -121,3 +121,16 @@ def test_importing_any_module_loads_no_weights_and_no_transformers():
     names = sorted(course_lib._SUBMODULES)
     loaded = _imported_after("import " + ", ".join(f"course_lib.{n}" for n in names))
     assert not loaded & set(HEAVY_PACKAGES), sorted(loaded & set(HEAVY_PACKAGES))
+
+
+def test_contributing_map_is_generated_from_the_package_and_current():
+    import importlib.util
+
+    from conftest import REPO_DIR
+
+    spec = importlib.util.spec_from_file_location("docs", REPO_DIR / "benchmarks" / "docs.py")
+    docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(docs)
+    assert set(docs.descriptions()) == set(course_lib._SUBMODULES)
+    assert docs._span(["01", "02", "03", "06"]) == "01–03, 06"
+    assert docs.current(), "CONTRIBUTING.md's module map is out of date: run benchmarks/docs.py"

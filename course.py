@@ -1066,7 +1066,11 @@ def run_lab(python: Path, repo: Path, cmd: list[str], news: list[str],
     since = time.time()
     _say(" ".join(cmd))
     process = subprocess.Popen(cmd, cwd=repo)
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is JupyterLab's to handle
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}  # Ctrl-C is JupyterLab's
+    for name in ("SIGTERM", "SIGHUP"):      # stopping the launcher stops JupyterLab too
+        if hasattr(signal, name):
+            number = getattr(signal, name)
+            previous[number] = signal.signal(number, lambda *_: process.terminate())
     try:
         info, deadline = None, time.time() + wait
         while info is None and process.poll() is None and time.time() < deadline:
@@ -1077,7 +1081,8 @@ def run_lab(python: Path, repo: Path, cmd: list[str], news: list[str],
             print(notice(news, info), flush=True)
         return process.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def doctor(repo: Path, venv: Path, env: Mapping[str, str], wheelhouse: str | None,

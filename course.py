@@ -74,16 +74,17 @@ PLATFORM_TAGS: dict[str, tuple[str, ...]] = {
 PLATFORMS = tuple(PLATFORM_TAGS)
 OLDEST_MACOS = (14, 0)
 
-#: Disk an install needs, in GiB (measured 2026-12-06, see INSTRUCTORS.md "Disk per laptop"):
-#: Linux: the installed .venv/ (6.3 GiB) plus pip's temporary unpacking at its peak, from a kit.
-#: macOS/Windows: not measured here (no such machine); the Linux install without its CUDA parts
-#: (2.1 GiB) plus the same headroom, an upper estimate since their PyTorch is smaller.
+#: Disk an install needs, in GiB (measured 2026-12-06, INSTRUCTORS.md "Disk per laptop"):
+#: Linux: from a kit folder, .venv/ plus pip's temporary files peaked at 6.32 GiB (the .venv/
+#: itself measures 6.32 GiB); 7.0 leaves room for outputs/. macOS/Windows: not measured (no such
+#: machine here); the Linux .venv/ without its CUDA libraries and triton is 2.1 GiB, and their
+#: PyTorch is smaller, so 3.0 is an upper estimate.
 INSTALL_GIB = {"linux-x86_64": 7.0, "macos-arm64": 3.0, "windows-x86_64": 3.0}
-#: Extra disk when installing from the index instead of a kit: pip keeps the downloaded wheels
-#: in its cache (the kit's size for that platform, measured: 3.13 / 0.40 / 0.42 GiB).
+#: Extra disk when the wheels come over the network (the index, or a served kit): pip first
+#: downloads them (the kit's size: 3.13 / 0.40 / 0.42 GiB); a served Linux install peaked at 9.45 GiB.
 DOWNLOAD_GIB = {"linux-x86_64": 3.2, "macos-arm64": 0.5, "windows-x86_64": 0.5}
-#: JupyterLab's own server process while a notebook runs (resident memory, measured 2026-12-06).
-JUPYTERLAB_SERVER_GB = 0.15
+#: JupyterLab's own server process (resident memory, measured idle 2026-12-06: 0.09 GB).
+JUPYTERLAB_SERVER_GB = 0.1
 PROBE_SECONDS = 4.0
 #: Windows without long-path support: a path has at most 259 characters. The longest path an
 #: install writes below the course folder (measured from the pinned Windows wheels by
@@ -507,7 +508,8 @@ def disk_finding(free_bytes: int, key: str | None, from_kit: bool, installed: bo
     if not from_kit:
         need += DOWNLOAD_GIB.get(key or "", max(DOWNLOAD_GIB.values()))
     free = free_bytes / 2**30
-    text = f"{free:.1f} GiB free here; an install {'from the kit' if from_kit else 'from the index'} needs about {need:.1f} GiB"
+    source = "from a kit folder" if from_kit else "over the network (the index or a served kit)"
+    text = f"{free:.1f} GiB free here; an install {source} needs about {need:.1f} GiB"
     if free < need:
         return Finding("problem", "disk", text, f"free {need - free:.1f} GiB more (empty the "
                        "trash, delete downloads), or clone the course onto a disk with more room")
@@ -760,7 +762,7 @@ def doctor_findings(repo: Path, venv: Path, env: Mapping[str, str], wheelhouse: 
                 kit = Path(folder).parent if Path(wheelhouse).name == key else Path(wheelhouse)
                 findings.append(verify_checksums(kit, key))
     usage = shutil.disk_usage(repo)
-    findings.append(disk_finding(usage.free, key, bool(wheelhouse), installed))
+    findings.append(disk_finding(usage.free, key, bool(wheelhouse) and not is_url(wheelhouse or ""), installed))
     results = repo / "benchmarks" / "results.md"
     peaks = measured_peaks(results.read_text(encoding="utf-8")) if results.is_file() else {}
     if peaks:

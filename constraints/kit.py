@@ -128,6 +128,7 @@ Nothing here needs the internet.
 
 1. Check your laptop first (seconds, installs nothing):  python course.py doctor --wheelhouse KIT
 2. Install and open the course (the first time: a few minutes; later launches need no kit).
+When the kit is served, open http://ADDRESS:8000 in a browser to download {COURSE_ARCHIVE}.
 """]
     if "linux-x86_64" in keys or "macos-arm64" in keys:
         parts.append(f"""
@@ -206,6 +207,70 @@ def record_wheels(constraints_dir: Path, key: str, folder: Path) -> None:
     path.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
 
 
+def is_cuda_wheel(filename: str) -> bool:
+    """NVIDIA's CUDA libraries and triton: what Linux's PyTorch wheel pulls in for GPUs.
+
+    >>> is_cuda_wheel("nvidia_cudnn_cu13-9.24.0.43-py3-none-x.whl"), is_cuda_wheel("numpy-2.4.6-x.whl")
+    (True, False)
+    """
+    name = wheel_name_version(filename)[0]
+    return name.startswith(("nvidia-", "cuda-")) or name == "triton"
+
+
+def record_sizes(constraints_dir: Path, key: str, folder: Path) -> None:
+    """Store the size of this platform's kit folder (the guides' figures are tested against it)."""
+    path = constraints_dir / "kit_sizes.json"
+    table = json.loads(path.read_text()) if path.is_file() else {}
+    wheels = list(folder.glob("*.whl"))
+    table[key] = {"wheels": len(wheels), "bytes": folder_size(folder),
+                  "cuda_bytes": sum(p.stat().st_size for p in wheels if is_cuda_wheel(p.name)),
+                  "triton_bytes": sum(p.stat().st_size for p in wheels
+                                      if wheel_name_version(p.name)[0] == "triton"),
+                  "measured": time.strftime("%Y-%m-%d")}
+    path.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+
+
+SIZES_START, SIZES_END = "<!-- KIT-SIZES:START -->", "<!-- KIT-SIZES:END -->"
+#: The guides that show the kit's sizes between the markers above (rewritten by --record).
+SIZE_GUIDES = ("constraints/README.md", "INSTRUCTORS.md")
+
+
+def sizes_table(sizes: dict) -> str:
+    """The kit-size table of the guides, from ``constraints/kit_sizes.json``.
+
+    >>> print(sizes_table({"macos-arm64": {"wheels": 2, "bytes": 2**29, "cuda_bytes": 0,
+    ...                                    "triton_bytes": 0, "measured": "2026-12-06"}}))
+    | kit folder | wheels | size | of which CUDA libraries and triton |
+    |---|---:|---:|---:|
+    | `macos-arm64/` | 2 | 0.50 GiB | none |
+    | all three | 2 | 0.50 GiB | measured 2026-12-06 |
+    """
+    rows = ["| kit folder | wheels | size | of which CUDA libraries and triton |", "|---|---:|---:|---:|"]
+    for key in course.PLATFORMS:
+        if key not in sizes:
+            continue
+        entry = sizes[key]
+        cuda = (f"{entry['cuda_bytes'] / 2**30:.2f} GiB (triton alone {entry['triton_bytes'] / 2**20:.1f} MiB)"
+                if entry["cuda_bytes"] else "none")
+        rows.append(f"| `{key}/` | {entry['wheels']} | {entry['bytes'] / 2**30:.2f} GiB | {cuda} |")
+    dates = sorted({entry["measured"] for entry in sizes.values()})
+    rows.append(f"| all three | {sum(e['wheels'] for e in sizes.values())} | "
+                f"{sum(e['bytes'] for e in sizes.values()) / 2**30:.2f} GiB | measured {', '.join(dates)} |")
+    return "\n".join(rows)
+
+
+def write_size_tables(repo: Path) -> None:
+    """Rewrite the kit-size tables of the guides from constraints/kit_sizes.json."""
+    sizes = json.loads((repo / "constraints" / "kit_sizes.json").read_text())
+    block = f"{SIZES_START}\n{sizes_table(sizes)}\n{SIZES_END}"
+    for name in SIZE_GUIDES:
+        path = repo / name
+        text = path.read_text(encoding="utf-8")
+        if SIZES_START in text and SIZES_END in text:
+            text = text[:text.index(SIZES_START)] + block + text[text.index(SIZES_END) + len(SIZES_END):]
+            path.write_text(text, encoding="utf-8")
+
+
 def stale_wheels(folder: Path, pins: dict[str, str]) -> list[str]:
     """Wheels in a platform folder that no pin (nor the build backend) asks for: an older kit's.
 
@@ -237,9 +302,11 @@ def build(repo: Path, dest: Path, keys: list[str], record: bool = False) -> dict
         pins = constraints_dir / f"{key}.txt"
         course._run(download_command(sys.executable, key, folder, pins), repo)
         course._run(build_download_command(sys.executable, folder), repo)
+        stale = stale_wheels(folder, course.read_pins(pins.read_text()))
         if record:
             record_wheels(constraints_dir, key, folder)
-        stale = stale_wheels(folder, course.read_pins(pins.read_text()))
+            if not stale:
+                record_sizes(constraints_dir, key, folder)
         if stale:
             print(f"==> note: {folder} also holds {len(stale)} wheels the pins no longer list "
                   f"(e.g. {stale[0]}): delete the folder and build again for a clean kit", flush=True)
@@ -249,6 +316,8 @@ def build(repo: Path, dest: Path, keys: list[str], record: bool = False) -> dict
         if longest[0] > course.WINDOWS_LONGEST_INSTALLED:
             print(f"==> note: the longest installed path is now {longest[0]} characters "
                   f"({longest[1]}); update WINDOWS_LONGEST_INSTALLED in course.py", flush=True)
+    if record:
+        write_size_tables(repo)
     commit = course_archive(repo, dest)
     present = [key for key in course.PLATFORMS if (dest / key).is_dir()]
     sizes_all = {key: sizes.get(key) or folder_size(dest / key) for key in present}
@@ -273,14 +342,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", metavar="DIR", type=Path,
                         help="the kit folder to create or complete, e.g. /media/usb/course-kit "
                              "(each platform's wheels go to DIR/<platform>/)")
+    sizes_file = Path(course.__file__).resolve().parent / "constraints" / "kit_sizes.json"
+    sizes = json.loads(sizes_file.read_text()) if sizes_file.is_file() else {}
+    measured = ", ".join(f"{key} {entry['bytes'] / 2**30:.2f} GiB" for key, entry in sorted(sizes.items()))
     parser.add_argument("--platform", action="append", metavar="NAME",
                         choices=course.PLATFORMS + ("all",),
                         help=f"a platform to download wheels for: {', '.join(course.PLATFORMS)}, "
-                             f"or all; repeat it for several (default: this machine's, {here}). "
-                             "Sizes: Linux 3.13 GiB, macOS 0.40 GiB, Windows 0.42 GiB")
+                             f"or all; repeat it for several (default: this machine's, {here})"
+                             + (f". Measured sizes: {measured}" if measured else ""))
     parser.add_argument("--record", action="store_true",
-                        help="also write constraints/wheels.json, the wheel each pin resolved to "
-                             "(maintainers, after changing pins)")
+                        help="also write constraints/wheels.json (the wheel each pin resolved to) "
+                             "and constraints/kit_sizes.json (maintainers, after changing pins)")
 
 
 def run(args: argparse.Namespace, repo: Path) -> int:

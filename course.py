@@ -1158,7 +1158,7 @@ def build_parser(repo: Path = REPO) -> argparse.ArgumentParser:
                             help="skip the network checks (the index, a served kit)")
     doctor_cmd.add_argument("--checksums", action="store_true",
                             help="also check the kit's files against its SHA256SUMS (reads "
-                                 "every file of this platform: up to a minute for Linux)")
+                                 "every file of this platform's folder)")
     command("setup", "create .venv/ if needed and install the course",
             "Create .venv/ with this Python if needed, and install the course with its exact "
             "pins when it is not installed yet (or pyproject.toml, the pins or the Python "
@@ -1183,7 +1183,7 @@ def build_parser(repo: Path = REPO) -> argparse.ArgumentParser:
     command("bench", "set up, then re-measure the notebooks (rewrites README tables)",
             "Set up (as `setup`), then run benchmarks/run_notebooks.py (each notebook's time and "
             "memory: README and INSTRUCTORS tables), benchmarks/speed.py and "
-            "benchmarks/own_photos.py. Takes about as long as the course itself.",
+            "benchmarks/own_photos.py..",
             install=True, passes="benchmarks/run_notebooks.py (e.g. --no-readme)")
     kit = command("wheelhouse", "build a room kit: every wheel, the course, checksums (maintainers)",
                   "Build a self-contained room kit in DIR on a connected machine: every wheel "

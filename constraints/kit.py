@@ -21,7 +21,6 @@ commands; ``course.py wheelhouse --help`` reads its options from ``add_arguments
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 import subprocess
@@ -95,14 +94,8 @@ def sha256sums(kit: Path) -> str:
     >>> sha256sums(kit)
     'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  linux-x86_64/a.whl\\n'
     """
-    lines = []
-    for path in sorted(p for p in kit.rglob("*") if p.is_file() and p.name != CHECKSUMS):
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        lines.append(f"{digest.hexdigest()}  {path.relative_to(kit).as_posix()}\n")
-    return "".join(lines)
+    return "".join(f"{course._sha256(path)}  {path.relative_to(kit).as_posix()}\n"
+                   for path in sorted(p for p in kit.rglob("*") if p.is_file() and p.name != CHECKSUMS))
 
 
 def kit_readme(keys: list[str], sizes: dict[str, int], commit: str, made: str) -> str:

@@ -1183,7 +1183,7 @@ def build_parser(repo: Path = REPO) -> argparse.ArgumentParser:
     command("bench", "set up, then re-measure the notebooks (rewrites README tables)",
             "Set up (as `setup`), then run benchmarks/run_notebooks.py (each notebook's time and "
             "memory: README and INSTRUCTORS tables), benchmarks/speed.py and "
-            "benchmarks/own_photos.py..",
+            "benchmarks/own_photos.py.",
             install=True, passes="benchmarks/run_notebooks.py (e.g. --no-readme)")
     kit = command("wheelhouse", "build a room kit: every wheel, the course, checksums (maintainers)",
                   "Build a self-contained room kit in DIR on a connected machine: every wheel "

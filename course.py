@@ -940,7 +940,8 @@ def setup(repo: Path, venv: Path, env: Mapping[str, str], wheelhouse: str | None
         _say(venv_finding(made_with, made_where, here.version, here.executable, env.get("PYTHON"),
                           bool(wheelhouse)).text)
         _remove_venv(venv)
-    if not python.exists():
+    existed = python.exists()
+    if not existed:
         _refuse([platform_finding(sys.platform, platform.machine(), macos_version()),
                  python_finding(here.implementation, here.version, here.executable, bool(wheelhouse))]
                 + ([path_finding(str(repo), windows_long_paths())] if sys.platform == "win32" else []))
@@ -964,7 +965,9 @@ def setup(repo: Path, venv: Path, env: Mapping[str, str], wheelhouse: str | None
         return python
     wheels = None
     if wheelhouse:
-        _refuse([python_finding(installed.implementation, installed.version, installed.executable, True)])
+        _refuse([venv_finding(installed.version, installed.executable, here.version,
+                              here.executable, None, True) if existed else
+                 python_finding(installed.implementation, installed.version, installed.executable, True)])
         wheels = wheelhouse_folder(wheelhouse, key)
         listing, error = list_kit(wheels)
         _refuse([kit_finding(wheelhouse, wheels, listing, error, installed.implementation,
@@ -993,11 +996,11 @@ def _install_failed(wheels: str | None, env: Mapping[str, str]) -> str:
     url = index_url(env)
     error, _ = probe(url + "pip/" if url.endswith("/") else url)
     if error is not None:
-        return network_finding("package index", url, error, needed=True).lines()[0].split(": ", 1)[1] \
-            + ".\nInstalling needs the package index or a room kit. Offline, install from the " \
-              "instructor's kit:\n  COURSE_WHEELHOUSE=KIT ./run.sh lab      (Windows: py course.py " \
-              "lab --wheelhouse KIT)\nwhere KIT is the kit folder (USB stick) or its address " \
-              "(http://ADDRESS:8000). Nothing already installed was changed."
+        return (f"cannot reach the package index ({url}): {error}.\nInstalling needs the package "
+                "index or a room kit. Offline, install from the instructor's kit:\n"
+                "  COURSE_WHEELHOUSE=KIT ./run.sh lab      (Windows: py course.py lab --wheelhouse KIT)\n"
+                "where KIT is the kit folder (USB stick) or its address (http://ADDRESS:8000). "
+                "Nothing already installed was changed.")
     return "pip could not install the course (its message is above); the package index answers."
 
 

@@ -470,3 +470,20 @@ def test_kit_doctests_pass():
 
     result = doctest.testmod(kit, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
     assert result.attempted >= 6 and result.failed == 0
+
+
+def test_setup_refuses_an_existing_venv_the_kit_cannot_install(tmp_path, monkeypatch, pinned_here):
+    """The issue's laptop: a .venv made by Debian's 3.11.2, then the kit: the doctor's words, no pip."""
+    venv, kit_dir = tmp_path / "venv", _fake_kit(tmp_path)
+    _fake_venv(venv, "3.11.2")
+    monkeypatch.setattr(course, "interpreter_of",
+                        lambda python: course.Interpreter("cpython", (3, 11, 2), "/usr/bin/python3.11"))
+    monkeypatch.setattr(course, "this_interpreter",
+                        lambda: course.Interpreter("cpython", (3, 11, 2), "/usr/bin/python3.11"))
+    pip = FakePip(subprocess.run)
+    monkeypatch.setattr(course.subprocess, "run", pip)
+    with pytest.raises(course.LauncherError) as refused:
+        course.setup(REPO, venv, {"COURSE_WHEELHOUSE": str(kit_dir)})
+    message = str(refused.value)
+    assert "PROBLEM  .venv: .venv/ was made with Python 3.11.2" in message
+    assert "fix: delete the .venv folder" in message and pip.calls == []

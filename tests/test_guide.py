@@ -126,3 +126,10 @@ def test_every_discussion_question_has_a_note():
         for line in questions:
             note = line.split("?*", 1)[-1] if "?*" in line else ""
             assert len(note.split()) >= 8, f"{block.splitlines()[0]}: no note for {line[:60]}"
+
+
+def test_outline_doctests_pass():
+    import doctest
+
+    result = doctest.testmod(outline, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import doctest
 import importlib.util
+import json
+import os
 import sys
 from pathlib import Path, PurePosixPath
 
@@ -18,7 +20,9 @@ if "course" not in sys.modules:  # course.py is a script at the repository root,
     sys.modules["course"] = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(sys.modules["course"])
 course = sys.modules["course"]
+kit = course._load_kit_tool(REPO)   # constraints/kit.py, the room-kit builder
 
+PINS = REPO / "constraints"
 # (sys.platform, platform.machine()) as each system reports them, and the expected pins.
 SYSTEMS = [
     ("linux", "x86_64", "linux-x86_64", ("bin", "python")),
@@ -36,8 +40,8 @@ def test_doctests_in_course_py_pass():
 def test_each_system_gets_its_pins_and_venv_layout(sys_platform, machine, key, layout):
     assert course.platform_key(sys_platform, machine) == key
     assert course.venv_python(Path(".venv"), sys_platform).parts == (".venv", *layout)
-    path, why = course.choose_constraints(key, "cpython", (3, 11, 7), None)
-    assert path == course.CONSTRAINTS_DIR / f"{key}.txt" and path.is_file()
+    path, why = course.choose_constraints(key, "cpython", (3, 11, 7), None, PINS)
+    assert path == PINS / f"{key}.txt" and path.is_file()
     assert key in why
 
 
@@ -50,10 +54,10 @@ def test_each_system_gets_its_pins_and_venv_layout(sys_platform, machine, key, l
 def test_unpinned_platforms_fall_back_with_a_clear_message(sys_platform, machine):
     key = course.platform_key(sys_platform, machine)
     assert key is None
-    path, why = course.choose_constraints(key, "cpython", (3, 11, 7), None)
+    path, why = course.choose_constraints(key, "cpython", (3, 11, 7), None, PINS)
     assert path is None
     assert "no pins" in why and "linux-x86_64" in why
-    with pytest.raises(course.LauncherError, match="wheelhouse"):
+    with pytest.raises(course.LauncherError, match="room kit .* COURSE_WHEELHOUSE"):
         course.wheelhouse_folder("kit", key)
 
 
@@ -66,7 +70,7 @@ def test_unpinned_platforms_fall_back_with_a_clear_message(sys_platform, machine
     ("pypy", (3, 11, 7), False),
 ])
 def test_pins_only_for_cpython_311(implementation, version, pinned):
-    path, why = course.choose_constraints("linux-x86_64", implementation, version, None)
+    path, why = course.choose_constraints("linux-x86_64", implementation, version, None, PINS)
     assert (path is not None) is pinned
     if not pinned:
         assert "3.11" in why and "newest compatible" in why
@@ -75,16 +79,16 @@ def test_pins_only_for_cpython_311(implementation, version, pinned):
 
 def test_course_constraints_none_and_a_custom_file():
     for key, *_ in [(s[2],) for s in SYSTEMS]:
-        assert course.choose_constraints(key, "cpython", (3, 11, 7), "none")[0] is None
-        assert course.choose_constraints(key, "cpython", (3, 11, 7), "NONE")[0] is None
-    path, why = course.choose_constraints("linux-x86_64", "cpython", (3, 12, 0), "my.txt")
+        assert course.choose_constraints(key, "cpython", (3, 11, 7), "none", PINS)[0] is None
+        assert course.choose_constraints(key, "cpython", (3, 11, 7), "NONE", PINS)[0] is None
+    path, why = course.choose_constraints("linux-x86_64", "cpython", (3, 12, 0), "my.txt", PINS)
     assert path == Path("my.txt") and "COURSE_CONSTRAINTS" in why
 
 
 @pytest.mark.parametrize("sys_platform, machine, key, layout", SYSTEMS)
 def test_install_command_with_and_without_a_wheelhouse(sys_platform, machine, key, layout):
     python = course.venv_python(Path(".venv"), sys_platform)
-    pins = course.CONSTRAINTS_DIR / f"{key}.txt"
+    pins = PINS / f"{key}.txt"
     online = course.install_command(python, pins)
     assert online[:4] == [str(python), "-m", "pip", "install"]
     assert "--no-index" not in online and online[-2:] == ["-e", ".[test]"]
@@ -101,7 +105,7 @@ def test_install_command_with_and_without_a_wheelhouse(sys_platform, machine, ke
 
 @pytest.mark.parametrize("key", course.PLATFORMS)
 def test_wheelhouse_download_targets_the_platform_tags(key):
-    cmd = course.download_command("python", key, Path("kit") / key, Path(f"constraints/{key}.txt"))
+    cmd = kit.download_command("python", key, Path("kit") / key, Path(f"constraints/{key}.txt"))
     platforms = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--platform"]
     assert platforms == list(course.PLATFORM_TAGS[key])
     assert "--only-binary=:all:" in cmd and "--no-deps" in cmd
@@ -118,21 +122,20 @@ def test_platform_tags_match_each_system():
     assert course.PLATFORM_TAGS["windows-x86_64"] == ("win_amd64",)
 
 
-def test_reinstall_when_pyproject_or_pins_change(tmp_path):
-    pyproject, pins, stamp = tmp_path / "pyproject.toml", tmp_path / "pins.txt", tmp_path / "stamp"
-    pyproject.write_text("a")
-    pins.write_text("torch==2.14.1\n")
-    first = course.install_fingerprint([pyproject, pins], "mode")
+def test_reinstall_when_pyproject_pins_or_python_change_but_never_for_the_source(tmp_path):
+    stamp = tmp_path / "stamp"
+    first = course.install_fingerprint(b"a", b"torch==2.14.1\n", "cpython 3.11.7")
     assert course.needs_install(stamp, first)            # never installed
-    stamp.write_text(first + "\n")
-    assert not course.needs_install(stamp, course.install_fingerprint([pyproject, pins], "mode"))
-    pins.write_text("torch==2.14.0\n")
-    assert course.needs_install(stamp, course.install_fingerprint([pyproject, pins], "mode"))
-    pins.write_text("torch==2.14.1\n")
-    pyproject.write_text("b")
-    assert course.needs_install(stamp, course.install_fingerprint([pyproject, pins], "mode"))
-    pyproject.write_text("a")
-    assert course.needs_install(stamp, course.install_fingerprint([pyproject, pins], "other"))
+    stamp.write_text(json.dumps({"fingerprint": first, "from": "/media/usb/kit/linux-x86_64"}))
+    assert not course.needs_install(stamp, course.install_fingerprint(b"a", b"torch==2.14.1\n",
+                                                                      "cpython 3.11.7"))
+    for changed in [(b"a", b"torch==2.14.0\n", "cpython 3.11.7"),   # the pins
+                    (b"b", b"torch==2.14.1\n", "cpython 3.11.7"),   # pyproject.toml
+                    (b"a", None, "cpython 3.11.7"),                  # COURSE_CONSTRAINTS=none
+                    (b"a", b"torch==2.14.1\n", "cpython 3.11.9")]:  # another Python
+        assert course.needs_install(stamp, course.install_fingerprint(*changed)), changed
+    stamp.write_text(first)                              # the old launcher's stamp format
+    assert course.needs_install(stamp, first)
 
 
 def test_lab_command_opens_notebook_00_and_allows_root_only_as_root():
@@ -165,38 +168,53 @@ def test_bench_runs_the_notebooks_then_the_speed_claims_then_own_photos():
     assert all((REPO / cmd[1]).is_file() for cmd in (first, second, third))
 
 
-def test_requirements_read_from_pyproject_match_tomllib():
-    import tomllib
-
-    text = (REPO / "pyproject.toml").read_text()
-    project = tomllib.loads(text)["project"]
-    expected = project["dependencies"] + project["optional-dependencies"]["test"]
-    assert course.read_requirements(text) == expected
-
-
-def test_wheelhouse_option_is_taken_out_of_pytest_arguments():
-    assert course._pop_option(["--wheelhouse=/k", "-x"], "--wheelhouse") == ("/k", ["-x"])
-    assert course._pop_option(["-x"], "--wheelhouse") == (None, ["-x"])
-
-
-def test_unknown_command_prints_usage(capsys):
-    assert course.main(["deploy"]) == 2
+def test_no_command_or_an_unknown_one_prints_usage_and_does_nothing(capsys):
+    assert course.main([], repo=REPO) == 2
     assert "usage" in capsys.readouterr().err
-    assert course.main(["--help"]) == 0
+    with pytest.raises(SystemExit) as stop:
+        course.main(["deploy"], repo=REPO)
+    assert stop.value.code == 2 and "invalid choice" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        course.main(["--help"], repo=REPO)
+    out = capsys.readouterr().out
+    assert stop.value.code == 0
+    for command in ("doctor", "setup", "lab", "fresh", "test", "bench", "wheelhouse"):
+        assert command in out
 
 
-def test_missing_wheelhouse_folder_says_how_to_make_it(tmp_path, monkeypatch):
-    """setup() stops before any install when the kit has no folder for this platform."""
+def test_options_are_parsed_once_and_the_rest_goes_to_the_program():
+    parser = course.build_parser(REPO)
+    args, extra = parser.parse_known_args(["test", "-k", "launcher", "--wheelhouse", "/kit", "-x"])
+    assert (args.command, args.wheelhouse, extra) == ("test", "/kit", ["-k", "launcher", "-x"])
+    args, extra = parser.parse_known_args(["lab", "--originals", "--no-browser", "--port=9999"])
+    assert args.originals and extra == ["--no-browser", "--port=9999"]
+    args, extra = parser.parse_known_args(["wheelhouse", "kit", "--platform", "all"])
+    assert args.dir == Path("kit") and args.platform == ["all"] and extra == []
+    with pytest.raises(SystemExit):     # setup takes no stray arguments
+        course.main(["setup", "--bogus"], repo=REPO)
+
+
+def test_missing_wheelhouse_folder_stops_before_any_install(tmp_path, monkeypatch):
+    """setup() stops with the doctor's words, before pip, when the kit has no folder for this platform."""
     key = course.platform_key(sys.platform, __import__("platform").machine())
-    if key is None:
+    if key is None or not course.pins_apply(sys.implementation.name, sys.version_info):
         pytest.skip("this machine has no pins")
-    monkeypatch.setattr(course, "VENV", tmp_path / "venv")
-    fake_python = course.venv_python(tmp_path / "venv", sys.platform)
+    venv = tmp_path / "venv"
+    base = Path(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
+    fake_python = course.venv_python(venv, sys.platform)
     fake_python.parent.mkdir(parents=True)
-    fake_python.symlink_to(sys.executable)
-    monkeypatch.delenv("COURSE_CONSTRAINTS", raising=False)
-    with pytest.raises(course.LauncherError, match=r"course\.py wheelhouse .* --platform"):
-        course.setup(str(tmp_path / "empty-kit"))
+    fake_python.symlink_to(base)
+    (venv / "pyvenv.cfg").write_text(f"home = {base.parent}\nversion = {course.version_text(sys.version_info)}\n")
+    monkeypatch.setattr(course.subprocess, "run", _refuse_pip(course.subprocess.run))
+    with pytest.raises(course.LauncherError, match=r"no wheels at .*empty-kit.*\n.*fix: check the path"):
+        course.setup(REPO, venv, {}, str(tmp_path / "empty-kit"))
+
+
+def _refuse_pip(run):
+    def guarded(cmd, *args, **kwargs):
+        assert "pip" not in cmd, f"pip was started: {cmd}"
+        return run(cmd, *args, **kwargs)
+    return guarded
 
 
 def test_readme_memory_note_matches_the_measured_peaks():

@@ -266,10 +266,15 @@ def test_command(python: Path | str, extra: list[str]) -> list[str]:
 
 
 def bench_commands(python: Path | str, extra: list[str]) -> list[list[str]]:
-    """The notebook benchmark (README table), then the speed claims, then the own-photos recipe."""
+    """The notebook benchmark (README table), every verdict of 06–11 at 4× the budget (robustness and
+    claims tables), the speed claims, the own-photos recipe, then the documents written from the code
+    (CONTRIBUTING's module map, INSTRUCTORS' projector outlines)."""
     return [[str(python), "benchmarks/run_notebooks.py", *extra],
+            [str(python), "benchmarks/robustness.py"],
             [str(python), "benchmarks/speed.py"],
-            [str(python), "benchmarks/own_photos.py"]]
+            [str(python), "benchmarks/own_photos.py"],
+            [str(python), "tools/docs.py"],
+            [str(python), "tools/instructor_outline.py", "--write"]]
 
 
 def read_pins(text: str) -> dict[str, str]:

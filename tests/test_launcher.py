@@ -160,12 +160,13 @@ def test_test_command_is_the_readme_command_with_extra_arguments():
         "--durations=15 -k x")
 
 
-def test_bench_runs_the_notebooks_then_the_speed_claims_then_own_photos():
-    first, second, third = course.bench_commands("py", ["--no-readme"])
-    assert first == ["py", "benchmarks/run_notebooks.py", "--no-readme"]
-    assert second == ["py", "benchmarks/speed.py"]
-    assert third == ["py", "benchmarks/own_photos.py"]
-    assert all((REPO / cmd[1]).is_file() for cmd in (first, second, third))
+def test_bench_runs_the_notebooks_then_4x_then_speed_and_own_photos_then_the_documents():
+    commands = course.bench_commands("py", ["--no-readme"])
+    assert commands[0] == ["py", "benchmarks/run_notebooks.py", "--no-readme"]
+    assert [c[1] for c in commands[1:]] == ["benchmarks/robustness.py", "benchmarks/speed.py",
+                                            "benchmarks/own_photos.py", "tools/docs.py",
+                                            "tools/instructor_outline.py"]
+    assert all((REPO / cmd[1]).is_file() for cmd in commands)
 
 
 def test_no_command_or_an_unknown_one_prints_usage_and_does_nothing(capsys):

@@ -128,9 +128,9 @@ def test_contributing_map_is_generated_from_the_package_and_current():
 
     from conftest import REPO_DIR
 
-    spec = importlib.util.spec_from_file_location("docs", REPO_DIR / "benchmarks" / "docs.py")
+    spec = importlib.util.spec_from_file_location("docs", REPO_DIR / "tools" / "docs.py")
     docs = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(docs)
     assert set(docs.descriptions()) == set(course_lib._SUBMODULES)
     assert docs._span(["01", "02", "03", "06"]) == "01–03, 06"
-    assert docs.current(), "CONTRIBUTING.md's module map is out of date: run benchmarks/docs.py"
+    assert docs.current(), "CONTRIBUTING.md's module map is out of date: run tools/docs.py"

@@ -1,7 +1,7 @@
 """Regenerate the parts of CONTRIBUTING.md that are read from the code: the map of ``course_lib``.
 
-    .venv/bin/python benchmarks/docs.py          # rewrite the map between the MODULE-MAP markers
-    .venv/bin/python benchmarks/docs.py --check  # exit 1 if it is out of date (tests do this)
+    .venv/bin/python tools/docs.py          # rewrite the map between the MODULE-MAP markers
+    .venv/bin/python tools/docs.py --check  # exit 1 if it is out of date (tests do this)
 
 One row per module: what it holds (its line in ``course_lib/__init__.py``'s docstring, which
 ``tests/test_package.py`` checks), its public functions and classes (read from the source), and
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.check:
         ok = current()
-        print("CONTRIBUTING.md's module map is " + ("current." if ok else "out of date: run benchmarks/docs.py."))
+        print("CONTRIBUTING.md's module map is " + ("current." if ok else "out of date: run tools/docs.py."))
         return 0 if ok else 1
     print("CONTRIBUTING.md's module map " + ("rewritten." if update() else "was already current."))
     return 0

@@ -187,8 +187,9 @@ def pixel_rows(features: torch.Tensor, masks, every: int = 8) -> tuple[torch.Ten
     if size % every:
         raise ValueError(f"every={every} must divide the mask size {size}.")
     start = every // 2
-    up = F.interpolate(features, size=(size, size), mode="bilinear", align_corners=False)
-    X = up[..., start::every, start::every].permute(0, 2, 3, 1).reshape(-1, features.shape[1])
+    rows = [F.interpolate(f[None], size=(size, size), mode="bilinear", align_corners=False)
+            [0, :, start::every, start::every] for f in features]          # one image at a time: less memory
+    X = torch.stack(rows).permute(0, 2, 3, 1).reshape(-1, features.shape[1])
     return X, masks[:, start::every, start::every].reshape(-1)
 
 

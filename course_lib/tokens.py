@@ -358,7 +358,7 @@ def tags_from_rows(tag_ids: Sequence[int], sentences: Sequence[NerSentence]) -> 
     """Cut one predicted tag id per word (sentence after sentence) back into per-sentence tags.
 
     >>> tags_from_rows([1, 2, 0, 0, 3], [parse_line("Ada Byron smiled."), parse_line("Oslo")])
-    [['B-PERSON', 'I-PERSON', 'O'], ['B-PLACE']]
+    [['B-PERSON', 'I-PERSON', 'O', 'O'], ['B-PLACE']]
     """
     tag_ids = [int(t) for t in tag_ids]
     if len(tag_ids) != sum(len(s.words) for s in sentences):

@@ -17,19 +17,16 @@ bottom half for test), so a test pixel was never seen during training.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import NORMALISATION, evaluating
+from .evaluation import batched_forward
 
 TEXTURES = ("brick", "grass", "gravel")
-# EfficientNet-Lite0's 16 MBConv blocks: the stride of each block's output (input 224 → 224/stride).
-LITE0_BLOCK_STRIDES = (2, 4, 4, 8, 8, 16, 16, 16, 16, 16, 16, 32, 32, 32, 32, 32)
-LITE0_BLOCK_CHANNELS = (16, 24, 24, 40, 40, 80, 80, 80, 112, 112, 112, 192, 192, 192, 192, 320)
 
 
 def texture_photos() -> dict[str, np.ndarray]:
@@ -96,60 +93,63 @@ def make_mosaics(n: int, size: int = 128, part: str = "train", seed: int = 0,
 
 # --------------------------------------------------------------------------- features
 
-def _to_lite0_input(images: np.ndarray | torch.Tensor) -> torch.Tensor:
-    x = torch.as_tensor(np.asarray(images, np.float32))
-    if x.ndim == 3:  # (N, H, W) grey
-        x = x[:, None]
-    x = x.expand(-1, 3, -1, -1)
-    mean, std = NORMALISATION["efficientnet_lite0"]
-    return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+def _through_block(model: nn.Module, x: torch.Tensor, block: int) -> torch.Tensor:
+    x = model._swish(model._bn0(model._conv_stem(x)))
+    for b in model._blocks[:block + 1]:
+        x = b(x, drop_connect_rate=None)
+    return x
 
 
-def lite0_feature_maps(model: nn.Module, images, block: int = 10, batch_size: int = 32) -> torch.Tensor:
+def lite0_feature_maps(model: nn.Module, images, block: int = 7, batch_size: int = 32) -> torch.Tensor:
     """Run EfficientNet-Lite0's stem and blocks ``0..block`` on grey ``images`` (N, H, W) in [0, 1];
     return the feature maps after ``block``: (N, channels, H / stride, W / stride).
 
-    The rest of the network (later blocks, head convolution, classifier) is never run.
+    The images go through the course's one preprocessing (:class:`course_lib.models.ImagePreprocess`
+    at their own size: grey to RGB, Lite0's normalisation). The rest of the network (later blocks,
+    head convolution, classifier) is never run.
 
     >>> from course_lib.models import load_backbone
     >>> m = load_backbone("efficientnet_lite0").model
     >>> tuple(lite0_feature_maps(m, np.zeros((1, 64, 64)), block=4).shape)
     (1, 40, 8, 8)
     """
+    from .models import image_preprocess
+
     n_blocks = len(model._blocks)
     if not 0 <= block < n_blocks:
         raise ValueError(f"block must be between 0 and {n_blocks - 1} (EfficientNet-Lite0 has "
                          f"{n_blocks} blocks), got {block}.")
-    x_all = _to_lite0_input(images)
-    outs = []
-    with evaluating(model):
-        for start in range(0, len(x_all), batch_size):
-            x = x_all[start:start + batch_size]
-            x = model._swish(model._bn0(model._conv_stem(x)))
-            for b in model._blocks[:block + 1]:
-                x = b(x, drop_connect_rate=None)
-            outs.append(x)
-    return torch.cat(outs)
+    x = torch.as_tensor(np.asarray(images, np.float32))
+    if x.ndim != 3 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"images must be square grey images shaped (N, H, W), got {tuple(x.shape)}.")
+    x = image_preprocess("efficientnet_lite0", x.shape[-1])(x[:, None])
+    return batched_forward(model, x, batch_size=batch_size, call=lambda m, b: _through_block(m, b, block))
 
 
-def raw_patch_features(images, stride: int = 8) -> torch.Tensor:
-    """The raw-pixel baseline's input: every ``stride``×``stride`` patch of pixels becomes one
-    position with ``stride²`` channels (its pixel values, standardised).
+def texture_statistics(images, patch: int = 16) -> torch.Tensor:
+    """The texture-statistics baseline's input: four numbers per ``patch``×``patch`` patch — the mean
+    brightness, its variance, and the mean absolute difference between horizontal and between
+    vertical neighbours (how rough the texture is, across and down): (N, 4, H / patch, W / patch).
 
-    >>> tuple(raw_patch_features(np.zeros((2, 64, 64)), stride=8).shape)
-    (2, 64, 8, 8)
+    >>> stripes = np.tile([0.0, 1.0], (1, 32, 16))          # vertical stripes one pixel wide
+    >>> texture_statistics(stripes, patch=16)[0, :, 0, 0].tolist()
+    [0.5, 0.25, 1.0, 0.0]
     """
     x = torch.as_tensor(np.asarray(images, np.float32))[:, None]
-    if x.shape[-1] % stride or x.shape[-2] % stride:
-        raise ValueError(f"image size {tuple(x.shape[-2:])} must be a multiple of stride={stride}.")
-    return (F.pixel_unshuffle(x, stride) - 0.5) / 0.25
+    if x.shape[-1] % patch or x.shape[-2] % patch:
+        raise ValueError(f"image size {tuple(x.shape[-2:])} must be a multiple of patch={patch}.")
+    dx = F.pad((x[..., :, 1:] - x[..., :, :-1]).abs(), (0, 1, 0, 0), mode="replicate")
+    dy = F.pad((x[..., 1:, :] - x[..., :-1, :]).abs(), (0, 0, 0, 1), mode="replicate")
+    mean = F.avg_pool2d(x, patch)
+    variance = F.avg_pool2d(x ** 2, patch) - mean ** 2
+    return torch.cat([mean, variance, F.avg_pool2d(dx, patch), F.avg_pool2d(dy, patch)], 1)
 
 
 # --------------------------------------------------------------------------- the new head
 
 class PixelHead(nn.Module):
     """The new last layer: a 1×1 convolution (one linear classifier shared by every position of
-    the feature map), its scores upsampled bilinearly to the input's ``out_size``.
+    the feature map) on standardised features, its scores upsampled bilinearly to ``out_size``.
 
     >>> head = PixelHead(40, 3, out_size=64)
     >>> tuple(head(torch.zeros(2, 40, 8, 8)).shape)
@@ -158,72 +158,83 @@ class PixelHead(nn.Module):
 
     def __init__(self, in_channels: int, n_classes: int, out_size: int):
         super().__init__()
-        self.norm = nn.BatchNorm2d(in_channels, affine=False)
+        self.register_buffer("mean", torch.zeros(in_channels))
+        self.register_buffer("scale", torch.ones(in_channels))
         self.conv = nn.Conv2d(in_channels, n_classes, kernel_size=1)
         self.out_size = int(out_size)
 
-    def forward(self, features: torch.Tensor, out_size: int | None = None) -> torch.Tensor:
-        size = int(out_size or self.out_size)
-        scores = self.conv(self.norm(features))
-        return F.interpolate(scores, size=(size, size), mode="bilinear", align_corners=False)
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        z = (features - self.mean.view(1, -1, 1, 1)) / self.scale.view(1, -1, 1, 1)
+        scores = self.conv(z)
+        return F.interpolate(scores, size=(self.out_size, self.out_size), mode="bilinear", align_corners=False)
 
 
-@dataclass
-class HeadFit:
-    """A trained :class:`PixelHead` and what training it cost."""
+def pixel_rows(features: torch.Tensor, masks, every: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """One row per sampled pixel: the feature map upsampled bilinearly to the mask's size, read at
+    every ``every``-th pixel of each row and column, and that pixel's class.
 
-    head: PixelHead
-    steps: int
-    lr: float
-    losses: list[float]
+    Bilinear upsampling commutes with a 1×1 convolution (both are linear, the weights of an
+    upsampled pixel sum to 1), so a logistic regression on these rows *is* a :class:`PixelHead`.
 
-
-def train_pixel_head(features: torch.Tensor, masks, *, steps: int = 100, lr: float = 0.01,
-                     batch_size: int = 8, seed: int = 0, n_classes: int = 3,
-                     loss_every: int = 4) -> HeadFit:
-    """Train a new :class:`PixelHead` on cached ``features`` (N, C, h, w) against ``masks`` (N, H, W)
-    with Adam for exactly ``steps`` optimizer steps (minibatches drawn with ``seed``).
-
-    To save time the loss is computed on every ``loss_every``-th pixel of each row and column
-    (the scores upsampled to that grid); prediction is always at full resolution.
-
-    >>> f = torch.randn(4, 5, 4, 4); m = np.zeros((4, 16, 16), np.int64)
-    >>> fit = train_pixel_head(f, m, steps=3)
-    >>> fit.steps, len(fit.losses)
-    (3, 3)
+    >>> X, y = pixel_rows(torch.zeros(2, 5, 4, 4), np.zeros((2, 16, 16), np.int64), every=4)
+    >>> tuple(X.shape), tuple(y.shape)
+    ((32, 5), (32,))
     """
     masks = torch.as_tensor(np.asarray(masks), dtype=torch.long)
     if len(features) != len(masks):
         raise ValueError(f"{len(features)} feature maps but {len(masks)} masks: one mask per image.")
-    torch.manual_seed(seed)
-    head = PixelHead(features.shape[1], n_classes, masks.shape[-1])
-    opt = torch.optim.Adam(head.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
-    losses = []
     size = masks.shape[-1]
-    if size % loss_every:
-        raise ValueError(f"loss_every={loss_every} must divide the mask size {size}.")
-    offset = loss_every // 2
-    target = masks[:, offset::loss_every, offset::loss_every]
-    head.train()
-    for _ in range(steps):
-        idx = torch.randint(0, len(features), (min(batch_size, len(features)),), generator=gen)
-        loss = F.cross_entropy(head(features[idx], size // loss_every), target[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    head.eval()
-    return HeadFit(head, steps, lr, losses)
+    if size % every:
+        raise ValueError(f"every={every} must divide the mask size {size}.")
+    start = every // 2
+    rows = [F.interpolate(f[None], size=(size, size), mode="bilinear", align_corners=False)
+            [0, :, start::every, start::every] for f in features]          # one image at a time: less memory
+    X = torch.stack(rows).permute(0, 2, 3, 1).reshape(-1, features.shape[1])
+    return X, masks[:, start::every, start::every].reshape(-1)
 
 
-def predict_masks(head: nn.Module, features: torch.Tensor, batch_size: int = 32) -> np.ndarray:
+def head_from_convex(fit, in_channels: int, out_size: int) -> PixelHead:
+    """The :class:`PixelHead` a converged logistic regression (:func:`course_lib.loop.fit_convex`
+    with ``scale="standard"`` on :func:`pixel_rows`) amounts to: its scaler's mean and scale, its
+    weights as the 1×1 convolution."""
+    scaler, logistic = fit.classifier[0], fit.classifier[-1]
+    coef = torch.as_tensor(logistic.coef_, dtype=torch.float32)
+    bias = torch.as_tensor(logistic.intercept_, dtype=torch.float32)
+    if coef.shape[0] == 1:                       # two classes: scikit-learn keeps one row
+        coef, bias = torch.cat([-coef / 2, coef / 2]), torch.cat([-bias / 2, bias / 2])
+    head = PixelHead(in_channels, coef.shape[0], out_size)
+    head.mean.copy_(torch.as_tensor(scaler.mean_, dtype=torch.float32))
+    head.scale.copy_(torch.as_tensor(scaler.scale_, dtype=torch.float32))
+    with torch.no_grad():
+        head.conv.weight.copy_(coef[:, :, None, None])
+        head.conv.bias.copy_(bias)
+    return head
+
+
+def fit_pixel_head(train_features: torch.Tensor, train_masks, val_features: torch.Tensor, val_masks,
+                   budget, every: int = 8) -> tuple[PixelHead, Any]:
+    """A new :class:`PixelHead` solved to convergence: logistic regression on the standardised
+    :func:`pixel_rows` of the training maps (:func:`course_lib.loop.fit_convex`), its strength
+    picked on the validation maps' pixels from ``budget.c_grid``. Returns the head and the fit.
+
+    >>> from course_lib.loop import Budget
+    >>> images = np.zeros((4, 32, 32), np.float32); images[..., 16:] = 1.0
+    >>> masks = (images > 0.5).astype(np.int64); f = texture_statistics(images, patch=8)
+    >>> head, fit = fit_pixel_head(f, masks, f, masks, Budget(1, (1e-3, 1e-2, 1e-1), scale=1), every=4)
+    >>> fit.converged, mean_iou(predict(head, f), masks, 2) > 0.9
+    (True, True)
+    """
+    from .loop import fit_convex
+
+    X, y = pixel_rows(train_features, train_masks, every)
+    Xv, yv = pixel_rows(val_features, val_masks, every)
+    fit = fit_convex(X, y, Xv, yv, budget, scale="standard")
+    return head_from_convex(fit, train_features.shape[1], np.asarray(train_masks).shape[-1]), fit
+
+
+def predict(head: nn.Module, features: torch.Tensor) -> np.ndarray:
     """The class with the highest score at every pixel: (N, H, W) integers."""
-    out = []
-    with evaluating(head):
-        for start in range(0, len(features), batch_size):
-            out.append(head(features[start:start + batch_size]).argmax(1))
-    return torch.cat(out).numpy()
+    return batched_forward(head, features, batch_size=32).argmax(1).numpy()
 
 
 # --------------------------------------------------------------------------- scores

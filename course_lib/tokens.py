@@ -1,10 +1,16 @@
 """Token classification (named-entity recognition) by transfer with all-MiniLM-L6-v2.
 
-The recipe is the article's, one label per *token* instead of one per sentence: keep the
-pretrained encoder, put a new ``Linear(384, n_tags)`` on every token vector, train the new layer
-alone (encoder frozen) or everything (fine-tuned). Labels are BIO tags on words
-(``B-PERSON`` begins a person's name, ``I-PERSON`` continues it, ``O`` is outside any entity);
-the tokenizer splits words into word pieces, so the word labels must be *aligned* to tokens.
+The recipe is the article's, one label per *word* instead of one per sentence: keep the
+pretrained encoder and put a new ``Linear(384, n_tags)`` on every token vector. Labels are BIO
+tags on words (``B-PERSON`` begins a person's name, ``I-PERSON`` continues it, ``O`` is outside
+any entity); the tokenizer splits words into word pieces, so the word labels are *aligned* to
+each word's first piece, and each word's tag is read back from that piece.
+
+- frozen encoder: :func:`hidden_states` once, then a logistic regression on :func:`word_rows`
+  (:func:`course_lib.loop.fit_convex`, solved to convergence);
+- fine-tuned: :class:`TaggerTop` (the top layers and the new head) trained by
+  :func:`course_lib.loop.tune` with :func:`token_loss` on the cached vectors entering its layers;
+- the control: :class:`CapitalisationRule`, which reads the capitals the uncased encoder never sees.
 
 >>> s = parse_line("[Amara Okafor|PERSON] moved to [Lisbon|PLACE].")
 >>> list(zip(s.words, s.tags))  # doctest: +NORMALIZE_WHITESPACE
@@ -17,6 +23,7 @@ the tokenizer splits words into word pieces, so the word labels must be *aligned
 """
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import evaluating
+from .evaluation import batched_forward
 from .paths import REPO_DIR
 
 NER_DIR = REPO_DIR / "data" / "ner"
@@ -89,15 +96,20 @@ def parse_line(line: str, where: str = "line") -> NerSentence:
     return NerSentence(words, tags)
 
 
-def load_ner(part: str = "train", folder: Path | str | None = None) -> list[NerSentence]:
-    """The course's NER sentences: ``part="train"`` or ``"test"`` (see ``data/README.md``).
+NER_PARTS = {"train": "train.txt", "test": "test.txt", "new_shapes": "new_shapes.txt"}
 
-    >>> len(load_ner("train")), len(load_ner("test"))
-    (250, 89)
+
+def load_ner(part: str = "train", folder: Path | str | None = None) -> list[NerSentence]:
+    """The course's NER sentences (see ``data/README.md``): ``part="train"``; ``"test"``, held-out
+    sentences written in the training sentences' shapes; ``"new_shapes"``, held-out sentences whose
+    order of entity types and entity lengths never occur in training.
+
+    >>> len(load_ner("train")), len(load_ner("test")), len(load_ner("new_shapes"))
+    (250, 89, 83)
     """
-    if part not in ("train", "test"):
-        raise ValueError(f"part must be 'train' or 'test', got {part!r}.")
-    path = Path(folder or NER_DIR) / f"{part}.txt"
+    if part not in NER_PARTS:
+        raise ValueError(f"part must be one of {', '.join(repr(p) for p in NER_PARTS)}, got {part!r}.")
+    path = Path(folder or NER_DIR) / NER_PARTS[part]
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; it ships with the course in data/ner/. "
                                 "Restore it with `git checkout data/ner`.")
@@ -106,6 +118,15 @@ def load_ner(part: str = "train", folder: Path | str | None = None) -> list[NerS
         if line.strip() and not line.startswith("#"):
             out.append(parse_line(line.strip(), where=f"{path.name}:{n}"))
     return out
+
+
+def type_order(sentence: NerSentence) -> tuple[str, ...]:
+    """The sentence's entity types in reading order: its shape, as far as entities go.
+
+    >>> type_order(parse_line("[Ada|PERSON] left [Oslo|PLACE] for [Rome|PLACE]."))
+    ('PERSON', 'PLACE', 'PLACE')
+    """
+    return tuple(kind for _, _, kind in sorted(entity_spans(sentence.tags)))
 
 
 def entity_spans(tags: Sequence[str]) -> set[tuple[int, int, str]]:
@@ -207,6 +228,10 @@ def encode(tokenizer, sentences: Sequence[NerSentence]) -> Encoded:
     batch = tokenizer([s.words for s in sentences], is_split_into_words=True, padding=True,
                       truncation=True, max_length=64, return_tensors="pt")
     word_ids = [batch.word_ids(i) for i in range(len(sentences))]
+    for i, (ids, s) in enumerate(zip(word_ids, sentences)):
+        if len({w for w in ids if w is not None}) != len(s.words):
+            raise ValueError(f"sentence {i} ({s.text[:40]!r}…) is longer than 64 word pieces and would lose "
+                             "words; split it into shorter sentences.")
     labels = [align_labels(w, [TAG_TO_ID[t] for t in s.tags]) for w, s in zip(word_ids, sentences)]
     return Encoded(dict(batch), torch.tensor(labels), word_ids)
 
@@ -224,94 +249,76 @@ def word_tags(token_scores: torch.Tensor, word_ids: Sequence[int | None], n_word
 
 # --------------------------------------------------------------------------- the model
 
-class TokenTagger(nn.Module):
-    """A BERT-style encoder and a new ``Linear(hidden, n_tags)`` applied to every token vector.
+def hidden_states(encoder: nn.Module, enc: Encoded, layers: Sequence[int], batch_size: int = 64) -> list[torch.Tensor]:
+    """Run the frozen ``encoder`` once over ``enc``; return the token vectors (N, T, hidden) that
+    *enter* each layer of ``layers`` (0: the embeddings' output; the number of layers: the last
+    layer's output, the vectors a frozen encoder gives its head). Compute once, cache.
 
     >>> from course_lib.models import load_backbone
-    >>> tagger = TokenTagger(load_backbone("minilm").model.encoder)
-    >>> tagger.classifier
-    Linear(in_features=384, out_features=7, bias=True)
+    >>> bb = load_backbone("minilm")
+    >>> enc = encode(bb.preprocess, [parse_line("[Okafor|PERSON] smiled.")])
+    >>> [tuple(h.shape) for h in hidden_states(bb.model.encoder, enc, [4, 6])]
+    [(1, 7, 384), (1, 7, 384)]
+    """
+    n_layers = int(encoder.config.num_hidden_layers)
+    if any(not 0 <= k <= n_layers for k in layers):
+        raise ValueError(f"layers must lie between 0 (the embeddings' output) and {n_layers} (the last "
+                         f"layer's output), got {list(layers)}.")
+
+    def call(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        out = model(**batch, output_hidden_states=True)
+        return torch.stack([out.hidden_states[k] for k in layers], 1)
+
+    stacked = batched_forward(encoder, enc.inputs, batch_size=batch_size, call=call)
+    return [stacked[:, i] for i in range(len(layers))]
+
+
+class TaggerTop(nn.Module):
+    """The top of a BERT-style tagger: the encoder's layers from ``first_layer`` on (a *copy*, so
+    the pretrained encoder is never changed) and a new ``Linear(hidden, n_tags)`` on every token.
+
+    It is fed cached :func:`hidden_states` (the vectors entering ``first_layer``) and the
+    attention mask: the frozen layers below are run once, not at every step.
+
+    >>> from course_lib.models import load_backbone
+    >>> top = TaggerTop(load_backbone("minilm").model.encoder, first_layer=4)
+    >>> len(top.layers), top.classifier
+    (2, Linear(in_features=384, out_features=7, bias=True))
     """
 
-    def __init__(self, encoder: nn.Module, n_tags: int = len(TAGS)):
+    def __init__(self, encoder: nn.Module, first_layer: int, n_tags: int = len(TAGS)):
         super().__init__()
-        self.encoder = encoder
+        n_layers = int(encoder.config.num_hidden_layers)
+        if not 0 <= first_layer <= n_layers:
+            raise ValueError(f"first_layer must be between 0 (fine-tune every layer) and {n_layers} "
+                             f"(a head on the frozen encoder), got {first_layer}.")
+        self.config = encoder.config
+        self.layers = copy.deepcopy(encoder.encoder.layer[first_layer:])
         self.classifier = nn.Linear(int(encoder.config.hidden_size), n_tags)
 
-    def token_vectors(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
-        return self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                            token_type_ids=token_type_ids).last_hidden_state
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        from transformers.masking_utils import create_bidirectional_mask
 
-    def forward(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
-        return self.classifier(self.token_vectors(input_ids, attention_mask, token_type_ids))
-
-
-def token_vectors(tagger: TokenTagger, enc: Encoded, batch_size: int = 64) -> torch.Tensor:
-    """The frozen encoder's token vectors for every sentence, (N, T, hidden): compute once, cache."""
-    out = []
-    with evaluating(tagger):
-        for s in range(0, len(enc), batch_size):
-            out.append(tagger.token_vectors(**{k: v[s:s + batch_size] for k, v in enc.inputs.items()}))
-    return torch.cat(out)
+        mask = create_bidirectional_mask(config=self.config, inputs_embeds=hidden, attention_mask=attention_mask)
+        for layer in self.layers:
+            hidden = layer(hidden, mask)
+        return self.classifier(hidden)
 
 
-def _batches(n: int, batch_size: int, steps: int, seed: int):
-    gen = torch.Generator().manual_seed(seed)
-    order: list[int] = []
-    for _ in range(steps):
-        if len(order) < batch_size:
-            order += torch.randperm(n, generator=gen).tolist()
-        yield torch.tensor(order[:batch_size])
-        order = order[batch_size:]
+def token_loss(model: nn.Module, batch: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per-token cross-entropy of ``model(hidden, attention_mask)`` against the aligned labels
+    (``-100`` ignored), for :func:`course_lib.loop.train`. Columns that are padding in every
+    sentence of the batch are dropped first (they cost time and change nothing).
 
-
-def train_head_on_vectors(vectors: torch.Tensor, labels: torch.Tensor, *, steps: int, lr: float,
-                          batch_size: int = 16, seed: int = 0) -> nn.Linear:
-    """Frozen encoder: train a new ``Linear(hidden, n_tags)`` on cached token vectors (Adam,
-    exactly ``steps`` steps of ``batch_size`` sentences, reshuffled each epoch with ``seed``).
-
-    >>> head = train_head_on_vectors(torch.randn(4, 5, 8), torch.zeros(4, 5, dtype=torch.long),
-    ...                              steps=2, lr=0.01)
-    >>> head
-    Linear(in_features=8, out_features=7, bias=True)
+    >>> head = lambda h, m: h                      # "scores" = the vectors themselves
+    >>> h = torch.tensor([[[5.0, 0.0], [0.0, 0.0]]]); m = torch.tensor([[1, 0]])
+    >>> round(token_loss(head, (h, m, torch.tensor([[0, -100]]))).item(), 4)
+    0.0067
     """
-    torch.manual_seed(seed)
-    head = nn.Linear(vectors.shape[-1], len(TAGS))
-    opt = torch.optim.Adam(head.parameters(), lr=lr)
-    for idx in _batches(len(vectors), batch_size, steps, seed):
-        loss = F.cross_entropy(head(vectors[idx]).flatten(0, 1), labels[idx].flatten(), ignore_index=IGNORE)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return head
-
-
-def fine_tune(tagger: TokenTagger, enc: Encoded, *, steps: int, lr: float, head_lr: float | None = None,
-              batch_size: int = 16, seed: int = 0) -> TokenTagger:
-    """Fine-tune everything (encoder and new head) with Adam for exactly ``steps`` steps.
-
-    ``head_lr`` (default ``lr``) is the new layer's rate: it starts from random weights, the
-    encoder from pretrained ones, so it is common to give it a larger step.
-    """
-    torch.manual_seed(seed)
-    tagger.classifier.reset_parameters()
-    for p in tagger.parameters():
-        p.requires_grad_(True)
-    opt = torch.optim.Adam([{"params": tagger.encoder.parameters(), "lr": lr},
-                            {"params": tagger.classifier.parameters(), "lr": head_lr or lr}])
-    tagger.train()
-    for idx in _batches(len(enc), batch_size, steps, seed):
-        inputs = {k: v[idx] for k, v in enc.inputs.items()}
-        longest = int(inputs["attention_mask"].sum(1).max())  # drop all-padding columns
-        inputs = {k: v[:, :longest] for k, v in inputs.items()}
-        scores = tagger(**inputs)
-        loss = F.cross_entropy(scores.flatten(0, 1), enc.labels[idx][:, :longest].flatten(),
-                               ignore_index=IGNORE)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    tagger.eval()
-    return tagger
+    hidden, mask, labels = batch
+    width = max(1, int(mask.sum(1).max()))
+    scores = model(hidden[:, :width], mask[:, :width])
+    return F.cross_entropy(scores.transpose(1, 2), labels[:, :width], ignore_index=IGNORE)
 
 
 def predict_tags(token_scores: torch.Tensor, enc: Encoded, sentences: Sequence[NerSentence]) -> list[list[str]]:
@@ -319,10 +326,126 @@ def predict_tags(token_scores: torch.Tensor, enc: Encoded, sentences: Sequence[N
     return [word_tags(token_scores[i], enc.word_ids[i], len(s.words)) for i, s in enumerate(sentences)]
 
 
-def tagger_scores(tagger: TokenTagger, enc: Encoded, batch_size: int = 64) -> torch.Tensor:
-    """Per-token tag scores of a whole :class:`Encoded` set, in evaluation mode."""
-    out = []
-    with evaluating(tagger):
-        for s in range(0, len(enc), batch_size):
-            out.append(tagger(**{k: v[s:s + batch_size] for k, v in enc.inputs.items()}))
-    return torch.cat(out)
+# --------------------------------------------------------------------------- one row per word
+
+def first_pieces(enc: Encoded) -> torch.Tensor:
+    """(N, T) booleans: True on the first word piece of every word (where its tag is read).
+
+    >>> enc = Encoded({}, torch.zeros(1, 5), [[None, 0, 0, 1, None]])
+    >>> first_pieces(enc).tolist()
+    [[False, True, False, True, False]]
+    """
+    out = torch.zeros(enc.labels.shape, dtype=torch.bool)
+    for i, ids in enumerate(enc.word_ids):
+        previous = None
+        for pos, w in enumerate(ids):
+            if w is not None and w != previous:
+                out[i, pos] = True
+            previous = w
+    return out
+
+
+def word_rows(vectors: torch.Tensor, enc: Encoded) -> torch.Tensor:
+    """One row per word, sentence after sentence: the vector of its first piece (n_words, hidden).
+
+    What a convex head on frozen token vectors trains on (its labels: ``word_rows`` of the
+    labels, or the word tags directly).
+    """
+    return vectors[first_pieces(enc)]
+
+
+def tags_from_rows(tag_ids: Sequence[int], sentences: Sequence[NerSentence]) -> list[list[str]]:
+    """Cut one predicted tag id per word (sentence after sentence) back into per-sentence tags.
+
+    >>> tags_from_rows([1, 2, 0, 0, 3], [parse_line("Ada Byron smiled."), parse_line("Oslo")])
+    [['B-PERSON', 'I-PERSON', 'O', 'O'], ['B-PLACE']]
+    """
+    tag_ids = [int(t) for t in tag_ids]
+    if len(tag_ids) != sum(len(s.words) for s in sentences):
+        raise ValueError(f"{len(tag_ids)} predicted tags for {sum(len(s.words) for s in sentences)} words; "
+                         "give one tag per word, sentence after sentence.")
+    out, start = [], 0
+    for s in sentences:
+        out.append([TAGS[t] for t in tag_ids[start:start + len(s.words)]])
+        start += len(s.words)
+    return out
+
+
+# --------------------------------------------------------------------------- the capitalisation rule
+
+class CapitalisationRule:
+    """A baseline that reads capitals, which the uncased encoder never sees: an entity is a run of
+    capitalised words (joined by the lowercase words that join names in the training entities, such
+    as "of"); its type is voted by the run's words and the word before it, counted on the training
+    sentences; with no vote, the most common type of training entities of that length.
+
+    A sentence's first word (or the first after a quote or a colon) is not a name when its lowercase
+    form is an ordinary word of the training sentences.
+
+    >>> rule = CapitalisationRule(load_ner("train"))
+    >>> rule.tag("Yesterday Lena Fischer moved to Lisbon .".split())
+    ['O', 'B-PERSON', 'I-PERSON', 'O', 'O', 'B-PLACE', 'O']
+    """
+
+    def __init__(self, sentences: Sequence[NerSentence]):
+        from collections import Counter, defaultdict
+
+        self.word_votes: dict[str, Counter] = defaultdict(Counter)
+        self.before_votes: dict[str, Counter] = defaultdict(Counter)
+        self.length_votes: dict[int, Counter] = defaultdict(Counter)
+        self.joiners: set[str] = set()
+        self.ordinary: set[str] = set()
+        for s in sentences:
+            for a, b, kind in entity_spans(s.tags):
+                for w in s.words[a:b]:
+                    self.word_votes[w][kind] += 1
+                    if not w[:1].isupper():
+                        self.joiners.add(w)
+                self.before_votes[s.words[a - 1].lower() if a else "<start>"][kind] += 1
+                self.length_votes[b - a][kind] += 1
+            self.ordinary |= {w.lower() for w, t in zip(s.words, s.tags) if t == "O"}
+        if not self.length_votes:
+            raise ValueError("The rule counts its votes on training sentences with entities; none were given.")
+
+    def _is_name(self, words: Sequence[str], i: int) -> bool:
+        w = words[i]
+        if not w[:1].isupper():
+            return False
+        starts = i == 0 or words[i - 1] in {'"', "“", "‘", ".", "!", "?", ":"}
+        return not (starts and w.lower() in self.ordinary and w not in self.word_votes)
+
+    def _kind(self, words: Sequence[str], a: int, b: int) -> str:
+        from collections import Counter
+
+        votes: Counter = Counter()
+        cues = [self.word_votes.get(w) for w in words[a:b]]
+        cues.append(self.before_votes.get(words[a - 1].lower() if a else "<start>"))
+        for cue in cues:
+            if cue:
+                total = sum(cue.values())
+                votes.update({k: v / total for k, v in cue.items()})
+        if not votes:
+            n = min(self.length_votes, key=lambda m: (abs(m - (b - a)), -m))
+            votes = self.length_votes[n]
+        return max(TYPES, key=lambda k: (votes.get(k, 0), -TYPES.index(k)))
+
+    def tag(self, words: Sequence[str]) -> list[str]:
+        """One BIO tag per word."""
+        tags, i = ["O"] * len(words), 0
+        while i < len(words):
+            if not self._is_name(words, i):
+                i += 1
+                continue
+            j = i + 1
+            while j < len(words):
+                k = j
+                while k < len(words) and words[k] in self.joiners:
+                    k += 1
+                if k < len(words) and self._is_name(words, k):
+                    j = k + 1
+                else:
+                    break
+            kind = self._kind(words, i, j)
+            tags[i:j] = [f"B-{kind}"] + [f"I-{kind}"] * (j - i - 1)
+            i = j
+        return tags

@@ -258,6 +258,33 @@ def summarise_arms(results: Mapping[str, Sequence[RunResult]]) -> dict[str, tupl
     return out
 
 
+def late_accuracy_gains(results: Mapping[str, Sequence[RunResult]]) -> dict[str, tuple[int, int]]:
+    """For every arm of :func:`course_lib.compare.run_paired`'s output: ``(late, gained)``, how many
+    kept runs had their best step in the last 20 % of the cap, and in how many of those the
+    validation *accuracy* itself rose there. The loop's validation score breaks accuracy ties by
+    the lower validation loss, so a run whose accuracy has stopped rising can still keep a late
+    step; ``gained`` counts the runs the cap really cut short.
+
+    >>> from course_lib.loop import Run
+    >>> tie = Run(1e-3, 100, best_step=95, best_score=0.96 - 1e-7, selected=True,
+    ...           curve=[(50, 0.96 - 3e-7), (95, 0.96 - 1e-7)])
+    >>> rise = Run(1e-3, 100, best_step=95, best_score=0.98, selected=True, curve=[(50, 0.96), (95, 0.98)])
+    >>> late_accuracy_gains({"a": [RunResult(0.9, runs=[tie])], "b": [RunResult(0.9, runs=[rise])]})
+    {'a': (1, 0), 'b': (1, 1)}
+    """
+    out = {}
+    for name, rs in results.items():
+        late = gained = 0
+        for run in (run for r in rs for run in r.runs):
+            if run.kind != "gradient" or not run.selected or not run.late:
+                continue
+            late += 1
+            before = [score for step, score in run.curve if step <= 0.8 * run.cap]
+            gained += bool(before) and round(run.best_score, 3) > round(max(before), 3)
+        out[name] = (late, gained)
+    return out
+
+
 def plot_layer_transfer(summary: Mapping[str, tuple[float, float, int]], ax=None, title: str | None = None):
     """Accuracy against the number of copied blocks for each arm, with ± 1 standard deviation
     (``ddof=1``) bands. ``summary`` comes from :func:`summarise_arms`."""

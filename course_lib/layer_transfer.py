@@ -43,6 +43,11 @@ BLOCKS = ("conv1", "conv2", "conv3")
 BODY_FACTOR = 0.1
 
 
+def adam(groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
+    """Adam with PyTorch's fused kernel (the same update, about a third cheaper per step on a CPU)."""
+    return torch.optim.Adam(groups, fused=True)
+
+
 def transfer_first_n(source: SmallCNN, n: int, frozen: bool, num_classes: int) -> SmallCNN:
     """A fresh :class:`SmallCNN` whose first ``n`` conv blocks are copied from ``source``.
 
@@ -115,11 +120,12 @@ def _assemble(prefix: nn.Sequential, rest: nn.Sequential, like: SmallCNN) -> Sma
 
 def fit_and_score(make: Callable[[], SmallCNN], images: torch.Tensor, labels: torch.Tensor,
                   split: Mapping[str, Any], budget: Budget, *, seed: int,
-                  body_factor: float = BODY_FACTOR, batch_size: int = 16, label: str = "") -> RunResult:
+                  body_factor: float = BODY_FACTOR, batch_size: int = 16, patience: int | None = None,
+                  label: str = "") -> RunResult:
     """Train what ``make()`` leaves trainable on ``split["train"]``; score on ``split["test"]``.
 
     The frozen prefix (:func:`split_frozen`) runs once. If anything besides the head trains,
-    :func:`course_lib.loop.tune` trains the rest at every rate of ``budget.lr_grid`` (Adam,
+    :func:`course_lib.loop.tune` trains the rest at every rate of ``budget.lr_grid`` (:func:`adam`,
     batches of ``batch_size``, at most ``budget.cap`` steps, the best step on ``split["val"]``
     kept; new layers at the grid's rate, copied ones at ``body_factor`` × it). If only the head
     trains, it is a logistic regression on the prefix's pooled features, solved to convergence
@@ -144,7 +150,8 @@ def fit_and_score(make: Callable[[], SmallCNN], images: torch.Tensor, labels: to
         return loop.head_and_body(new_layers(model), body_factor)(model, lr)
 
     tuned = loop.tune(lambda: split_frozen(make())[1], (x[train], y[train]), budget, val=(x[val], y[val]),
-                      seed=seed, batch_size=batch_size, param_groups=groups, label=label)
+                      seed=seed, batch_size=batch_size, patience=patience, param_groups=groups, optimizer=adam,
+                      label=label)
     return RunResult(accuracy_of(tuned.model, x[test], y[test]), lr=tuned.lr,
                      extra={"trainable": trainable, "val": tuned.val_score,
                             "model": _assemble(prefix, tuned.model, template)})
@@ -152,7 +159,7 @@ def fit_and_score(make: Callable[[], SmallCNN], images: torch.Tensor, labels: to
 
 def tail_arm(make_tail: Callable[[], nn.Module], inputs: torch.Tensor, labels, trials: Mapping[int, Mapping[str, Any]],
              *, width: int, body_factor: float = BODY_FACTOR, batch_size: int = 16,
-             bn_eval: bool = True) -> Callable[[int, Budget], RunResult]:
+             patience: int | None = None, bn_eval: bool = True) -> Callable[[int, Budget], RunResult]:
     """An arm that fine-tunes a pretrained network's last block(s) and a new linear head.
 
     ``make_tail()`` gives a fresh copy of the block(s) (e.g.
@@ -181,7 +188,8 @@ def tail_arm(make_tail: Callable[[], nn.Module], inputs: torch.Tensor, labels, t
     def arm(seed: int, budget: Budget) -> RunResult:
         train, val, test = _parts(trials[seed])
         tuned = loop.tune(make, (x[train], y[train]), budget, val=(x[val], y[val]), seed=seed,
-                          batch_size=batch_size, bn_eval=bn_eval, param_groups=groups, label="tail")
+                          batch_size=batch_size, patience=patience, bn_eval=bn_eval, param_groups=groups,
+                          optimizer=adam, label="tail")
         trainable = _trainable(tuned.model)
         return RunResult(accuracy_of(tuned.model, x[test], y[test]), lr=tuned.lr,
                          extra={"trainable": trainable, "val": tuned.val_score})

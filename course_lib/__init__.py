@@ -34,6 +34,7 @@ Modules, one job each (CONTRIBUTING.md says which notebooks use which):
 - ``recipe``: features on the best device, and the last block fine-tuned, for your photos
 - ``repro``: seeding every random number generator
 - ``segmentation``: per-pixel classes: texture mosaics, a 1×1-conv head on frozen Lite0 maps, mean IoU
+- ``shift``: shifted test sets (rotation, blur, elastic distortion) for testing generalisation
 - ``splits``: split a photo folder into train / val / test once, and keep the split
 - ``text``: text datasets, tokenised loaders, mean pooling, sentence embeddings
 - ``tokens``: token classification (NER): word-piece label alignment, a tagging head, entity F1

@@ -261,9 +261,22 @@ def test_device_cpu_gives_exactly_the_default_results():
 
 
 def test_fit_moves_every_batch_to_the_device(monkeypatch):
-    moved = []
-    real = training.to_device
-    monkeypatch.setattr(training, "to_device", lambda batch, device: moved.append(device) or real(batch, device))
+    from course_lib import devices
+
+    moved, depth = [], []
+    real = devices.to_device
+
+    def spy(batch, device):                 # counts outermost calls (to_device recurses into lists)
+        if not depth:
+            moved.append(device)
+        depth.append(1)
+        try:
+            return real(batch, device)
+        finally:
+            depth.pop()
+
+    monkeypatch.setattr(devices, "to_device", spy)          # training batches: course_lib.loop.train
+    monkeypatch.setattr(training, "to_device", spy)         # validation batches: training.predict
     train_loader, val_loader = _loaders()
     training.fit(nn.Linear(4, 2), train_loader, val_loader, epochs=1, progress=False, device="cpu")
     assert len(moved) == len(train_loader) + len(val_loader) and set(moved) == {torch.device("cpu")}

@@ -31,6 +31,8 @@ import run_notebooks  # noqa: E402
 from course_lib import verdicts  # noqa: E402
 
 START, END = "<!-- ROBUSTNESS:START -->", "<!-- ROBUSTNESS:END -->"
+CLAIMS = ("<!-- CLAIMS:START -->", "<!-- CLAIMS:END -->")
+SUMMARIES = ("<!-- SUMMARIES-ZH:START -->", "<!-- SUMMARIES-ZH:END -->")
 NOTEBOOKS = ("06", "07", "08", "09", "10", "11")
 SCALE = 4
 
@@ -78,6 +80,15 @@ def build(when: str, numbers=None) -> list[verdicts.RobustnessRow]:
     return rows
 
 
+def write_claims(when: str) -> None:
+    """The README's claims table and its collected 中文小结, from every notebook's kept records."""
+    ones = verdicts.load(run_notebooks.VERDICTS, 1.0)
+    fours = verdicts.load(run_notebooks.VERDICTS, float(SCALE))
+    run_notebooks.update_readme(verdicts.claims_markdown(verdicts.claim_rows(ones, fours), when),
+                                start=CLAIMS[0], end=CLAIMS[1])
+    run_notebooks.update_readme(verdicts.summaries_markdown(ones), start=SUMMARIES[0], end=SUMMARIES[1])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", help=f"two-digit numbers (default: {' '.join(NOTEBOOKS)})")
@@ -95,6 +106,7 @@ def main(argv=None) -> int:
     block = verdicts.robustness_markdown(rows, when)
     if not args.notebooks:
         run_notebooks.update_readme(block, start=START, end=END)
+        write_claims(when)
     print("\n" + block)
     wrong = [f"{r.notebook}/{r.key}" for r in rows if not r.consistent]
     if wrong:

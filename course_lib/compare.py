@@ -32,16 +32,12 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import CourseError
+from .errors import UnequalBudgetError
 from .loop import Budget, Ledger, Run, late_fraction, scaled
 
 __all__ = ["Budget", "Comparison", "RunResult", "UnequalBudgetError", "audit", "budget_report",
            "compare_results", "convex_arm", "few_shot_trials", "holm", "paired_comparison", "run_curve", "run_paired",
            "scaled", "trials_by_seed"]
-
-
-class UnequalBudgetError(CourseError, ValueError):
-    """Two arms of a comparison did not get (or did not keep to) the same budget."""
 
 
 @dataclass
@@ -253,7 +249,7 @@ def run_paired(arms: dict[str, Callable[[int, Budget], Any]], seeds: Sequence[in
     >>> run_paired({"a": greedy, "b": greedy}, [0], Budget(10, (1e-3, 1e-2, 1e-1), scale=1))
     Traceback (most recent call last):
     ...
-    course_lib.compare.UnequalBudgetError: Arm 'a' took 11 optimizer steps outside course_lib.loop.train, ...
+    course_lib.errors.UnequalBudgetError: Arm 'a' took 11 optimizer steps outside course_lib.loop.train, ...
     """
     if len(arms) < 2:
         raise ValueError("A comparison needs at least two arms.")

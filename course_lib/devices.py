@@ -22,7 +22,8 @@ ENV_VAR = "COURSE_DEVICE"
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """The device to use: ``device`` if given, else ``$COURSE_DEVICE``, else CUDA → MPS → CPU.
 
-    Asking for a device that is not there raises a ``RuntimeError`` that says which ones are.
+    Asking for a device that is not there raises :class:`~course_lib.errors.DeviceNotAvailableError`
+    (a ``RuntimeError``) that says which ones are.
     """
     choice = device if device is not None else os.environ.get(ENV_VAR) or None
     if choice is None:
@@ -38,7 +39,9 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     if not available.get(dev.type, False):
         have = ", ".join(k for k, ok in available.items() if ok)
         source = f"${ENV_VAR}" if device is None else "device="
-        raise RuntimeError(f"{source} asks for {str(dev)!r}, which this machine does not have "
+        from .errors import DeviceNotAvailableError
+
+        raise DeviceNotAvailableError(f"{source} asks for {str(dev)!r}, which this machine does not have "
                            f"(available: {have}). Use one of those, or unset {ENV_VAR}.")
     return dev
 
@@ -52,10 +55,3 @@ def to_device(batch: Any, device: str | torch.device) -> Any:
     if isinstance(batch, (list, tuple)):
         return type(batch)(to_device(v, device) for v in batch)
     return batch
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    """The device of a model's first parameter (CPU for a model without parameters)."""
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")

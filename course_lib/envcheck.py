@@ -17,7 +17,46 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-MIN_VERSIONS = {"torch": (2, 4), "torchvision": (0, 19), "transformers": (4, 44), "ipywidgets": (8, 1)}
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split("+")[0].split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+#: The packages whose version notebook 00 checks against the course's floor.
+CHECKED = ("torch", "torchvision", "transformers", "ipywidgets")
+
+
+def _floor(requirement: str) -> tuple[str, tuple[int, ...]] | None:
+    """``("torch", (2, 4))`` from ``"torch>=2.4"``; None for a requirement without a ``>=`` floor.
+
+    >>> _floor("transformers>=5.2"), _floor("pytest; extra == 'test'")
+    (('transformers', (5, 2)), None)
+    """
+    match = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*>=\s*([0-9][0-9.]*)", requirement)
+    if not match or "extra ==" in requirement:
+        return None
+    return match.group(1).lower(), _version_tuple(match.group(2))
+
+
+def min_versions(distribution: str = "course_lib") -> dict[str, tuple[int, ...]]:
+    """The floors the course's own package metadata declares (pyproject.toml's dependencies), for
+    the packages notebook 00 checks: one source of truth, never a second hand-kept list.
+
+    >>> min_versions()["transformers"] >= (5, 2)
+    True
+    """
+    try:
+        requires = md.requires(distribution) or []
+    except md.PackageNotFoundError:
+        requires = []
+    floors = dict(f for r in requires if (f := _floor(r)))
+    return {name: floors[name] for name in CHECKED if name in floors}
+
+
+MIN_VERSIONS = min_versions()
 
 
 @dataclass(frozen=True)
@@ -30,14 +69,6 @@ class Check:
     def __str__(self) -> str:
         text = f"{'✔️' if self.ok else '⚠️ '} {self.name}: {self.detail}"
         return text + (f"\n     → {self.fix}" if self.fix and not self.ok else "")
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    parts = []
-    for piece in version.split("+")[0].split(".")[:2]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
 
 
 def _package(name: str) -> Check:

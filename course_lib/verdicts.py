@@ -33,36 +33,58 @@ from .paths import REPO_DIR, output_dir
 
 ROBUSTNESS_FILE = REPO_DIR / "benchmarks" / "robustness.json"
 
-#: The article's claims that the course tests, by id: (section, the article's words, an English gloss).
-CLAIMS: dict[str, tuple[str, str, str]] = {
-    "fewer-labels": ("§1.2, §3.3", "可以显著减少所需的标记数据量",
-                     "transfer learning significantly reduces the labelled data needed"),
-    "less-compute": ("§1.2, §3.3", "可以显著减少所需的……计算资源",
-                     "transfer learning significantly reduces the computing resources needed"),
-    "generalisation": ("§3.3", "它还可以提高模型的泛化能力",
-                       "it also improves the model's ability to generalise"),
-    "general-features": ("§2, §3.1", "这个模型将学习到一些通用的特征表示",
-                         "pretraining learns general feature representations"),
-    "shared-low-level": ("§3.1", "不同的任务都需要识别边缘、颜色和纹理等底层特征",
-                         "different tasks share low-level features (edges, colours, textures)"),
-    "part-or-all": ("§2, §3.2", "对预训练模型的部分或全部参数进行微调",
-                    "fine-tune part or all of the pretrained model's parameters"),
-    "model-choice": ("§3.3, §8.3", "它需要选择合适的预训练模型，这需要一定的领域知识和经验",
-                     "it needs a suitable pretrained model, which takes domain knowledge and experience"),
-    "relatedness": ("§4.4, §9", "其任务应该与新任务有一定的相关性",
-                    "the pretrained model's task should be related to the new task"),
-    "task-gap": ("§3.3, §4.4, §8.3", "如果新任务与预训练模型的任务差异过大，Transfer Learning可能效果不佳",
-                 "if the new task differs too much from the pretraining task, transfer may work poorly"),
-    "article-loop": ("§5.4", "经过100个epoch的训练后，我们可以得到一个在新任务上性能优秀的模型",
-                     "after 100 epochs of training we get a model that performs excellently on the new task"),
-    "bert-text": ("§6", "使用在大规模文本数据上预训练的BERT模型，来帮助解决文本分类、情感分析和命名实体识别等任务",
-                  "a BERT pretrained on large text corpora helps text classification, sentiment and NER"),
-    "imagenet-vision": ("§6", "使用在ImageNet上预训练的ResNet或VGG模型，来帮助解决图像分类、目标检测和语义分割等任务",
-                        "ImageNet-pretrained CNNs help image classification, detection and segmentation"),
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the article: where it is, its words, an English gloss, and how the course tests it."""
+
+    section: str
+    zh: str
+    en: str
+    testable: bool = True
+    why_not: str = ""                      # when it cannot be tested here: why
+    evidence: tuple[str, ...] = ()         # other claims whose records also bear on this one
+
+
+#: The article's claims, by id, in the article's order. Records name them with ``claim=``.
+CLAIMS: dict[str, Claim] = {
+    "fewer-labels": Claim("§1.2, §3.3", "可以显著减少所需的标记数据量",
+                          "transfer learning significantly reduces the labelled data needed"),
+    "less-compute": Claim("§1.2, §3.3", "可以显著减少所需的……计算资源",
+                          "transfer learning significantly reduces the computing resources needed"),
+    "more-complex": Claim("§1.3, §8.1", "使我们能够在有限的资源下解决更复杂的问题",
+                          "it lets us solve more complex problems with limited resources",
+                          evidence=("bert-text", "imagenet-vision")),
+    "breaks-limits": Claim("§1.3, §8.1", "它打破了传统机器学习的局限性",
+                           "it breaks the limits of traditional machine learning", testable=False,
+                           why_not="no measurable quantity: which limits, against which baseline, is not said"),
+    "new-perspective": Claim("§1.3", "它还提供了一种新的视角来理解和设计深度学习模型",
+                             "it offers a new perspective for understanding and designing deep models",
+                             testable=False, why_not="a statement about understanding, not an outcome to measure"),
+    "general-features": Claim("§2, §3.1", "这个模型将学习到一些通用的特征表示",
+                              "pretraining learns general feature representations"),
+    "shared-low-level": Claim("§3.1", "不同的任务都需要识别边缘、颜色和纹理等底层特征",
+                              "different tasks share low-level features (edges, colours, textures)"),
+    "part-or-all": Claim("§2, §3.2", "对预训练模型的部分或全部参数进行微调",
+                         "fine-tune part or all of the pretrained model's parameters"),
+    "generalisation": Claim("§3.3", "它还可以提高模型的泛化能力",
+                            "it also improves the model's ability to generalise"),
+    "model-choice": Claim("§3.3, §8.3", "它需要选择合适的预训练模型，这需要一定的领域知识和经验",
+                          "it needs a suitable pretrained model, which takes domain knowledge and experience"),
+    "task-gap": Claim("§3.3, §4.4, §8.3", "如果新任务与预训练模型的任务差异过大，Transfer Learning可能效果不佳",
+                      "if the new task differs too much from the pretraining task, transfer may work poorly"),
+    "relatedness": Claim("§4.4, §9", "其任务应该与新任务有一定的相关性",
+                         "the pretrained model's task should be related to the new task"),
+    "article-loop": Claim("§5.4", "经过100个epoch的训练后，我们可以得到一个在新任务上性能优秀的模型",
+                          "after 100 epochs of training we get a model that performs excellently on the new task"),
+    "bert-text": Claim("§6", "使用在大规模文本数据上预训练的BERT模型，来帮助解决文本分类、情感分析和命名实体识别等任务",
+                       "a BERT pretrained on large text corpora helps text classification, sentiment and NER"),
+    "imagenet-vision": Claim("§6", "使用在ImageNet上预训练的ResNet或VGG模型，来帮助解决图像分类、目标检测和语义分割等任务",
+                             "ImageNet-pretrained CNNs help image classification, detection and segmentation"),
 }
 
 SUPPORT_WORDS = {"supported": "支持", "not supported": "未获支持", "contradicted": "相反",
-                 "depends on the budget": "取决于训练预算", "not testable here": "此处无法检验"}
+                 "depends on the budget": "取决于训练预算", "not testable here": "此处无法检验",
+                 "not measured yet": "尚未测量"}
 
 
 def _scale() -> float:
@@ -96,6 +118,7 @@ class Record:
     budget_dependent: bool = False
     scale: float = 1.0
     order: int = 0
+    status: str | None = None          # a value record's reading of its claim, computed by the notebook
 
     @property
     def verdict(self) -> str:
@@ -124,8 +147,10 @@ class Record:
 
     def claim_status(self) -> str | None:
         """What this verdict says of its claim: supported, not supported or contradicted."""
-        if self.claim is None or self.kind != "comparison" or self.supports not in ("a", "b"):
+        if self.claim is None:
             return None
+        if self.kind != "comparison" or self.supports not in ("a", "b"):
+            return self.status
         winner = self.data["a" if self.supports == "a" else "b"]
         loser = self.data["b" if self.supports == "a" else "a"]
         if self.verdict == f"{winner} better":
@@ -171,7 +196,7 @@ def robustness_at(notebook: str, key: str, path: Path = ROBUSTNESS_FILE) -> dict
 
 def record(notebook: str, key: str, result: Any, *, en: str, zh: str | None = None,
            names_zh: tuple[str, str] | None = None, claim: str | None = None, supports: str | None = None,
-           budget_dependent: bool = False, quiet: bool = False) -> Record:
+           budget_dependent: bool = False, status: str | None = None, quiet: bool = False) -> Record:
     """Keep one result of ``notebook`` under ``key``, write it to disk, and check it against the bench.
 
     ``result``: a :class:`course_lib.compare.Comparison`, a number, or a dict of numbers.
@@ -179,20 +204,25 @@ def record(notebook: str, key: str, result: Any, *, en: str, zh: str | None = No
     filled from the result (see :meth:`Record.zh_line`). ``claim``: the id of the article's claim
     it tests (:data:`CLAIMS`), with ``supports="a"`` or ``"b"``: which arm winning supports it.
     ``budget_dependent``: the notebook's declaration that this verdict changes at 4× the budget
-    (its prose then says so). At the course's budget (scale 1) the declaration is checked against
+    (its prose then says so). ``status``: for a value with a claim, what the value says of it
+    ("supported", "not supported" or "contradicted"), computed in the notebook from the numbers
+    (e.g. ``"supported" if speedup > 2 else "not supported"``).
+    At the course's budget (scale 1) the declaration is checked against
     the last bench's 4× run, and a mismatch raises ``AssertionError``: re-read the 4× verdict and
     fix the prose and the declaration together.
     """
     if claim is not None and claim not in CLAIMS:
         raise ValueError(f"Unknown claim {claim!r}; the claims are {sorted(CLAIMS)}.")
-    if supports not in (None, "a", "b"):
-        raise ValueError(f"supports must be 'a', 'b' or None, got {supports!r}.")
+    from .errors import check_option
+
+    check_option("supports", supports, (None, "a", "b"))
+    check_option("status", status, (None, "supported", "not supported", "contradicted"))
     kind, data = _as_data(result)
     scale = _scale()
     book = _RECORDS.setdefault(notebook, {})
     rec = Record(notebook=notebook, key=key, en=en, kind=kind, data=data, zh=zh, names_zh=names_zh,
                  claim=claim, supports=supports, budget_dependent=budget_dependent, scale=scale,
-                 order=book[key].order if key in book else len(book))
+                 order=book[key].order if key in book else len(book), status=status)
     if zh is not None:
         rec.zh_line()                  # a wrong placeholder fails here, not in the summary
     book[key] = rec
@@ -309,3 +339,89 @@ def robustness_json(rows: list[RobustnessRow], when: str) -> dict[str, Any]:
     return {"date": when, "verdicts": {f"{r.notebook}/{r.key}": {"en": r.en, "at_1x": r.at_1x, "at_4x": r.at_4x,
                                                                   "declared_dependent": r.declared_dependent}
                                        for r in rows}}
+
+
+# --------------------------------------------------------------------------- the claims table
+
+@dataclass
+class ClaimRow:
+    """One piece of evidence on one claim: a record at 1× (and its twin at 4×, for comparisons)."""
+
+    claim_id: str
+    claim: Claim
+    record: Record | None
+    at_4x: Record | None = None
+
+    @property
+    def status(self) -> str:
+        if self.record is None:
+            return "not testable here" if not self.claim.testable else "not measured yet"
+        one = self.record.claim_status() or "not supported"
+        if self.at_4x is not None and self.record.kind == "comparison":
+            four = self.at_4x.claim_status() or "not supported"
+            if four != one:
+                return "depends on the budget"
+        return one
+
+
+def _numbers_of(rec: Record) -> str:
+    if rec.kind == "comparison":
+        d = rec.data
+        return f"{d['a']} − {d['b']} = {d['difference']:+.3f} (95 % CI {d['low']:+.3f} to {d['high']:+.3f})"
+    return ", ".join(f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in rec.data.items())
+
+
+def claim_rows(ones: dict[str, dict[str, Record]], fours: dict[str, dict[str, Record]]) -> list[ClaimRow]:
+    """Every claim of :data:`CLAIMS` with the records that test it (claims tested by others' records
+    through ``evidence`` list those too), in the article's order."""
+    by_claim: dict[str, list[Record]] = {}
+    for notebook in sorted(ones):
+        for rec in sorted(ones[notebook].values(), key=lambda r: r.order):
+            if rec.claim:
+                by_claim.setdefault(rec.claim, []).append(rec)
+    rows = []
+    for cid, claim in CLAIMS.items():
+        evidence = by_claim.get(cid, []) + [r for other in claim.evidence for r in by_claim.get(other, [])]
+        if not evidence:
+            rows.append(ClaimRow(cid, claim, None))
+        for rec in evidence:
+            rows.append(ClaimRow(cid, claim, rec, fours.get(rec.notebook, {}).get(rec.key)))
+    return rows
+
+
+def claims_markdown(rows: list[ClaimRow], when: str) -> str:
+    """The README's claims table, in Chinese and English, from the rows of :func:`claim_rows`."""
+    lines = [f"Assembled {when} by `./run.sh bench` from the verdicts the notebooks recorded "
+             "(`benchmarks/verdicts/`); no number here is typed by hand. "
+             "由 `./run.sh bench` 根据各笔记本记录的结果自动生成，表中数字均非手工填写。",
+             "",
+             "| § | 原文 (article) | claim | tested in | measured (1×) | verdict · 结论 |",
+             "|---|---|---|---|---|---|"]
+    last = None
+    for row in rows:
+        first = row.claim_id != last
+        last = row.claim_id
+        sec = row.claim.section if first else ""
+        zh = f"“{row.claim.zh}”" if first else ""
+        en = row.claim.en if first else ""
+        if row.record is None:
+            where = "—"
+            measured = row.claim.why_not or "—"
+        else:
+            where = f"{row.record.notebook}: {row.record.en}"
+            measured = _numbers_of(row.record)
+        status = row.status
+        lines.append(f"| {sec} | {zh} | {en} | {where} | {measured} | {status} · "
+                     f"{SUPPORT_WORDS.get(status, status)} |")
+    return "\n".join(lines)
+
+
+def summaries_markdown(ones: dict[str, dict[str, Record]]) -> str:
+    """Every notebook's 中文小结, as the notebooks printed them, for the README."""
+    out = []
+    for notebook in sorted(ones):
+        recs = sorted(ones[notebook].values(), key=lambda r: r.order)
+        lines = [line for r in recs if (line := r.zh_line())]
+        if lines:
+            out.append(f"**{notebook}**\n" + "\n".join(f"- {line}" for line in lines))
+    return "\n\n".join(out)

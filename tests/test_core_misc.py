@@ -67,3 +67,21 @@ def test_pretrain_and_load_or_pretrain(tmp_path, monkeypatch):
         acc = float((model(ds.images).argmax(1) == ds.labels).float().mean())
     assert acc > 0.95
     assert model.features(x).shape == (4, 64)
+
+
+def test_version_floors_come_from_the_package_metadata(monkeypatch):
+    import importlib.metadata as md
+
+    monkeypatch.setattr(md, "requires", lambda name: ["torch>=9.1", "pytest>=8; extra == 'test'", "numpy"])
+    assert envcheck.min_versions() == {"torch": (9, 1)}
+
+
+def test_the_transformers_floor_has_the_api_the_course_calls():
+    """text.EncoderTop calls create_bidirectional_mask(inputs_embeds=...): transformers 5.2 renamed the
+    argument from input_embeds (5.0, 5.1 have the old name), so the floor must be at least 5.2."""
+    import inspect
+
+    from transformers.masking_utils import create_bidirectional_mask
+
+    assert "inputs_embeds" in inspect.signature(create_bidirectional_mask).parameters
+    assert envcheck.min_versions()["transformers"] >= (5, 2)

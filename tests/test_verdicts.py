@@ -59,3 +59,25 @@ def test_claim_status_follows_the_verdict_and_the_side():
                            quiet=True).claim_status() == "not supported"
     with pytest.raises(ValueError, match="Unknown claim"):
         verdicts.record("t4", "d", TIE, en="x", claim="no-such-claim")
+
+
+def test_the_claims_table_reads_the_records_and_their_4x_twins(monkeypatch):
+    verdicts.record("t5", "labels", BETTER, en="pretrained vs scratch, k = 5", claim="fewer-labels",
+                    supports="a", quiet=True)
+    verdicts.record("t5", "speed", {"speed_up": 45.0}, en="cached vs naive", claim="less-compute",
+                    status="supported", quiet=True)
+    monkeypatch.setenv("COURSE_BUDGET_SCALE", "4")
+    verdicts.record("t5", "labels", TIE, en="pretrained vs scratch, k = 5", claim="fewer-labels",
+                    supports="a", quiet=True)
+    rows = verdicts.claim_rows(verdicts.load(scale=1.0), verdicts.load(scale=4.0))
+    by_id = {}
+    for row in rows:
+        by_id.setdefault(row.claim_id, []).append(row)
+    assert by_id["fewer-labels"][0].status == "depends on the budget"
+    assert by_id["less-compute"][0].status == "supported"
+    assert by_id["breaks-limits"][0].status == "not testable here"
+    assert list(by_id) == list(verdicts.CLAIMS)
+    table = verdicts.claims_markdown(rows, "today")
+    assert "取决于训练预算" in table and "speed_up = 45" in table and "“它打破了传统机器学习的局限性”" in table
+    with pytest.raises(ValueError, match="status must be"):
+        verdicts.record("t5", "x", 1.0, en="x", status="proved")

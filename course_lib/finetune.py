@@ -10,9 +10,10 @@ learns at the grid's rate in every arm; pretrained layers at ``rate × body_fact
 
 The recipe's step 3, "fine-tune part or all of the parameters", in three regimes
 (:func:`regime_arms`): the feature extractor (a converged logistic regression on frozen
-features), the last block(s), full fine-tuning. :func:`technique_arms`: plain fine-tuning, BatchNorm
-in eval mode, discriminative learning rates, linear probe then fine-tune. :func:`article_loop`: the
-article's §5.2 loop; :func:`ablation_arms` repairs it one change at a time.
+features), the last block(s), full fine-tuning. :func:`technique_arms`: BatchNorm in eval mode,
+discriminative learning rates and linear probe then fine-tune, each tuned like plain fine-tuning.
+:func:`article_loop`: the article's §5.2 loop through the counted loop; :func:`ablation_arms`
+repairs it one change at a time; :func:`article_vs_recipe_arms` runs it on an ImageNet network.
 
 >>> groups = discriminative_param_groups(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)),
 ...                                      base_lr=1e-2, decay=0.1)
@@ -31,7 +32,7 @@ from torch import nn
 
 from . import data, loop, models
 from .compare import Budget, Comparison, RunResult, convex_arm, paired_comparison
-from .evaluation import accuracy, accuracy_of, batched_forward, evaluating
+from .evaluation import accuracy, accuracy_of, batched_forward
 from .repro import seed_everything
 
 REGIMES = ("feature extractor", "last block(s)", "full fine-tuning")

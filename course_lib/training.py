@@ -1,9 +1,10 @@
 """Training and evaluation: a careful fit loop, feature caching, and heads on cached features.
 
 The article's loop trains for 100 epochs with no validation and never switches the model
-to evaluation mode. :func:`fit` is the corrected version: ``model.train()`` for training,
-``model.eval()`` and ``torch.no_grad()`` for validation, frozen parts kept frozen
-(BatchNorm statistics included), per-epoch history, early stopping and the best weights kept.
+to evaluation mode. :func:`fit` is the corrected version, run epoch by epoch through the
+course's one counted loop (:func:`course_lib.loop.train`): ``model.train()`` for training,
+``model.eval()`` and ``torch.no_grad()`` for validation, frozen parts kept frozen (BatchNorm
+statistics included), per-epoch history, early stopping and the best weights kept.
 Every function that trains or evaluates takes ``device=`` (default: :func:`course_lib.devices.pick_device`).
 
 >>> from torch.utils.data import TensorDataset, DataLoader
@@ -16,7 +17,6 @@ True
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import time
 from dataclasses import asdict, dataclass, field

@@ -1,38 +1,46 @@
-"""Fine-tuning regimes and experiments for notebook 06 and the benchmarks, all on the course's
-comparison protocol (:mod:`course_lib.compare`): paired seeds, the same budget for every arm,
-a 95 % interval and a printed verdict.
+"""Fine-tuning regimes, small-data techniques and the article's loop, as arms of a fair comparison.
 
-The recipe's step 3, "fine-tune part or all of the parameters", in three regimes:
+Every function that builds arms returns ``{name: arm}`` for :func:`course_lib.compare.run_paired`
+(or :func:`course_lib.compare.run_curve`): an arm is ``(seed, budget) -> RunResult``, trains through
+the course's one counted loop (:func:`course_lib.loop.tune`, or :func:`course_lib.loop.fit_convex`
+for a head on frozen features, solved to convergence) and picks its learning rate (or its
+regularisation strength) on the seed's validation split, from the budget's grid. A new head
+learns at the grid's rate in every arm; pretrained layers at ``rate × body_factor``
+(:func:`head_rate_groups`).
 
-- ``"feature extractor"``: freeze the backbone, cache its features once, train a new head on them;
-- ``"last block(s)"``: also train the last ``n`` layer groups;
-- ``"full fine-tuning"``: train everything.
+The recipe's step 3, "fine-tune part or all of the parameters", in three regimes
+(:func:`regime_arms`): the feature extractor (a converged logistic regression on frozen
+features), the last block(s), full fine-tuning. :func:`technique_arms`: BatchNorm in eval mode,
+discriminative learning rates and linear probe then fine-tune, each tuned like plain fine-tuning.
+:func:`article_loop`: the article's §5.2 loop through the counted loop; :func:`ablation_arms`
+repairs it one change at a time; :func:`article_vs_recipe_arms` runs it on an ImageNet network.
 
 >>> groups = discriminative_param_groups(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)),
 ...                                      base_lr=1e-2, decay=0.1)
 >>> [g["lr"] for g in groups]
 [0.001, 0.01]
->>> epochs_within(Budget(steps=60), n_train=76, batch_size=32)   # 3 steps per epoch
-20
 """
 from __future__ import annotations
 
 import copy
-import math
 import time
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import TensorDataset
 
-from . import data, models, training
-from .compare import Budget, Comparison, RunResult, few_shot_trials, paired_comparison
+from . import data, loop, models
+from .compare import Budget, Comparison, RunResult, convex_arm, paired_comparison
+from .evaluation import accuracy, accuracy_of, batched_forward
 from .repro import seed_everything
 
 REGIMES = ("feature extractor", "last block(s)", "full fine-tuning")
+TECHNIQUES = ("BatchNorm in eval mode", "discriminative learning rates", "linear probe, then fine-tune")
+Arm = Callable[[int, Budget], RunResult]
 
+
+# --------------------------------------------------------------------------- parameter groups
 
 def discriminative_param_groups(model: nn.Module, base_lr: float, decay: float = 0.3) -> list[dict[str, Any]]:
     """Optimizer parameter groups whose learning rate shrinks by ``decay`` per group from the head down.
@@ -49,208 +57,225 @@ def discriminative_param_groups(model: nn.Module, base_lr: float, decay: float =
     return out[::-1]
 
 
-# --------------------------------------------------------------------------- budgeted training
+def head_rate_groups(body_factor: float) -> Callable[[nn.Module, float], list[dict[str, Any]]]:
+    """``param_groups`` for :func:`course_lib.loop.train`: the model's head (``models.find_head``) at
+    the grid's rate, every other trainable parameter at ``rate × body_factor``
+    (:func:`course_lib.loop.head_and_body`, for a model that is built afresh at every rate).
 
-def epochs_within(budget: Budget, n_train: int, batch_size: int) -> int:
-    """How many whole epochs fit in ``budget.steps`` optimizer steps (at least one step per batch)."""
-    per_epoch = math.ceil(n_train / batch_size)
-    if budget.steps < per_epoch:
-        raise ValueError(f"A budget of {budget.steps} steps is less than one epoch ({per_epoch} batches "
-                         f"of {batch_size} from {n_train} examples). Raise Budget.steps.")
-    return budget.steps // per_epoch
-
-
-def fit_within(model: nn.Module, train_set, budget: Budget, *, lr: float, val_set=None,
-               batch_size: int = 32, seed: int = 0, optimizer_fn: Callable | None = None,
-               bn_eval: bool = False) -> tuple[training.History, int]:
-    """:func:`training.fit` for as many epochs as ``budget`` allows; returns ``(history, steps used)``.
-
-    With ``val_set`` the best validation epoch's weights are kept (``fit``'s ``keep_best``).
+    >>> m = nn.Module(); m.body, m.fc = nn.Linear(2, 2), nn.Linear(2, 2)
+    >>> [g["lr"] for g in head_rate_groups(0.1)(m, 1e-2)]
+    [0.01, 0.001]
     """
-    epochs = epochs_within(budget, len(train_set), batch_size)
-    optimizer = optimizer_fn(model) if optimizer_fn else None
-    history = training.fit(model, data.make_loader(train_set, batch_size, shuffle=True, seed=seed),
-                           data.make_loader(val_set, 256) if val_set is not None else None,
-                           epochs=epochs, lr=lr, optimizer=optimizer, bn_eval=bn_eval, progress=False)
-    return history, history.epochs * math.ceil(len(train_set) / batch_size)
+    def groups(model: nn.Module, lr: float) -> list[dict[str, Any]]:
+        return loop.head_and_body(getattr(model, models.find_head(model)), body_factor)(model, lr)
+    return groups
 
 
-def accuracy_on(model: nn.Module, test_set) -> float:
-    """Accuracy on ``test_set`` in eval mode, without gradients."""
-    return training.evaluate(model, data.make_loader(test_set, 256))["accuracy"]
+# --------------------------------------------------------------------------- data as tensors
 
+def tensors(dataset, transform: Callable | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A whole image dataset as ``(inputs, labels)`` tensors, its transform (or ``transform``)
+    applied once to the whole batch of images: for :func:`course_lib.loop.train`'s seeded
+    batches, and so that no step pays a per-image transform. The transform must accept a batch
+    (``models.ImagePreprocess`` and :func:`as_stored` do).
 
-def head_within(features: torch.Tensor, labels: torch.Tensor, trial: dict[str, Any], num_classes: int,
-                budget: Budget, *, lr: float, batch_size: int = 32, use_val: bool = True,
-                optimizer: str = "adam", seed: int = 0) -> RunResult:
-    """A linear head trained on cached ``features`` (rows indexed by ``trial``) within ``budget``;
-    scored on the trial's test rows. ``optimizer``: ``"adam"`` or ``"sgd"`` (plain, as the article)."""
-    train, test = trial["train"], trial["test"]
-    epochs = epochs_within(budget, len(train), batch_size)
-    torch.manual_seed(seed)
-    head = nn.Linear(features.shape[1], num_classes)
-    opt = (torch.optim.Adam(head.parameters(), lr=lr) if optimizer == "adam"
-           else torch.optim.SGD(head.parameters(), lr=lr))
-    val = None
-    if use_val and len(trial["val"]):
-        val = data.make_loader(TensorDataset(features[trial["val"]], labels[trial["val"]]), 256)
-    history = training.fit(head, data.make_loader(TensorDataset(features[train], labels[train]), batch_size,
-                                                  shuffle=True, seed=seed),
-                           val, epochs=epochs, optimizer=opt, progress=False)
-    with torch.no_grad():
-        accuracy = training.accuracy(head(features[test]), labels[test])
-    return RunResult(accuracy, history.epochs * math.ceil(len(train) / batch_size), budget.lr_grid, lr,
-                     {"history": history, "trainable": sum(p.numel() for p in head.parameters())})
-
-
-def features_of(feature_model: nn.Module, dataset, cache_key: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features of every item of ``dataset`` (computed once; see :func:`training.extract_features`)."""
-    return training.extract_features(feature_model, dataset, cache_key=cache_key)
-
-
-# --------------------------------------------------------------------------- regimes
-
-def regime_arms(make_model: Callable[[], nn.Module], dataset, trials: dict[int, dict[str, Any]],
-                num_classes: int, *, n_last: int, lr: float, batch_size: int = 32,
-                head_lr: float | None = None) -> dict[str, Callable[[int, Budget], RunResult]]:
-    """The three regimes as arms for :func:`compare.run_paired`.
-
-    ``make_model()`` returns a fresh pretrained model (its old head still on); ``trials`` maps a
-    seed to a :func:`compare.few_shot_trials` split (train, val, test indices into ``dataset``).
-    Every arm trains with Adam at ``lr`` (the feature extractor's head at ``head_lr``, default
-    ``lr``) for the budget's steps and keeps its best epoch on its own validation split.
+    >>> x, y = tensors(data.load_digits([0, 1]), as_stored)
+    >>> tuple(x.shape[1:]), float(x.max()) > 1, y.unique().tolist()
+    ((1, 8, 8), True, [0, 1])
     """
-    feats, labels = features_of(models.remove_head(make_model()), dataset)
+    transform = transform or dataset.transform
+    x = dataset.images if transform is None else transform(dataset.images)
+    return x, dataset.labels
 
-    def features_arm(seed: int, budget: Budget) -> RunResult:
-        return head_within(feats, labels, trials[seed], num_classes, budget, lr=head_lr or lr,
-                           batch_size=batch_size, seed=seed)
 
-    def unfrozen_arm(n_groups: int | None) -> Callable[[int, Budget], RunResult]:
-        def arm(seed: int, budget: Budget) -> RunResult:
-            trial = trials[seed]
-            seed_everything(seed)
+def body_features(make_model: Callable[[], nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """Features of ``x`` through the pretrained body (``make_model()`` with its head removed), computed
+    once, in eval mode, without gradients: what a feature-extractor head is trained on."""
+    return batched_forward(models.remove_head(make_model()), x).flatten(1)
+
+
+# --------------------------------------------------------------------------- tuned gradient arms
+
+def tuned_arm(make_model: Callable[[], nn.Module], x: torch.Tensor, y: torch.Tensor,
+              trials: dict[int, dict[str, Any]], *, n_groups: int | None = None, body_factor: float = 0.1,
+              batch_size: int = 16, patience: int = 6, eval_every: int | None = None,
+              param_groups: Callable | None = None, bn_eval: bool = False,
+              start: Callable[[int, Budget], Callable[[nn.Module], None]] | None = None,
+              label: str = "") -> Arm:
+    """An arm that trains ``make_model()`` (a fresh model with its new head) by :func:`course_lib.loop.tune`.
+
+    For seed ``s``: every rate of the budget's grid is tried on the trial's ``train`` rows, scored
+    on its ``val`` rows every ``eval_every`` steps (default: cap / 20), stopped after ``patience``
+    evaluations without improvement, capped at ``budget.cap`` steps; the best rate's best step is
+    kept and scored on the ``test`` rows. ``n_groups``: train only the last ``n_groups`` layer
+    groups (``None``: all). The head learns at the grid's rate, the rest at ``rate × body_factor``
+    (``param_groups`` replaces that). ``start(seed, budget)`` may return a function that sets up
+    each fresh model before training (e.g. a linear probe's head); training, validation and early
+    stopping are then exactly those of every other arm. ``extra`` keeps the chosen rate, its best
+    step and validation score, and the trainable parameter count.
+    """
+    groups = param_groups or head_rate_groups(body_factor)
+
+    def arm(seed: int, budget: Budget) -> RunResult:
+        t = trials[seed]
+        prepare = start(seed, budget) if start is not None else None
+
+        def make() -> nn.Module:
             model = make_model()
-            models.replace_head(model, num_classes)
-            models.freeze_all_but_last(model, n_groups or len(models.layer_groups(model)))
-            trainable = models.count_parameters(model)["trainable"]
-            history, steps = fit_within(model, dataset.subset(trial["train"]), budget, lr=lr,
-                                        val_set=dataset.subset(trial["val"]), batch_size=batch_size, seed=seed)
-            return RunResult(accuracy_on(model, dataset.subset(trial["test"])), steps, budget.lr_grid, lr,
-                             {"history": history, "trainable": trainable})
-        return arm
+            if n_groups is not None:
+                models.freeze_all_but_last(model, n_groups)
+            if prepare is not None:
+                prepare(model)
+            return model
 
-    return {REGIMES[0]: features_arm, REGIMES[1]: unfrozen_arm(n_last), REGIMES[2]: unfrozen_arm(None)}
-
-
-def scores(results: dict[str, list[RunResult]]) -> dict[str, list[float]]:
-    """``{arm: [score per seed]}`` from :func:`compare.run_paired`'s output."""
-    return {name: [r.score for r in runs] for name, runs in results.items()}
+        tuned = loop.tune(make, (x[t["train"]], y[t["train"]]), budget, val=(x[t["val"]], y[t["val"]]),
+                          seed=seed, label=label, batch_size=batch_size, patience=patience,
+                          eval_every=eval_every, param_groups=groups, bn_eval=bn_eval)
+        return RunResult(score=accuracy_of(tuned.model, x[t["test"]], y[t["test"]]), lr=tuned.lr,
+                         extra={"lr": tuned.lr, "best_step": tuned.run.best_step, "val": tuned.val_score,
+                                "trainable": models.count_parameters(tuned.model)["trainable"]})
+    return arm
 
 
-def compare_all(scores_by_arm: dict[str, Sequence[float]], pairs: Sequence[tuple[str, str]]) -> list[Comparison]:
-    """One :func:`compare.paired_comparison` per ``(a, b)`` pair of arm names."""
-    return [paired_comparison(scores_by_arm[a], scores_by_arm[b], a, b) for a, b in pairs]
+def regime_arms(make_model: Callable[[], nn.Module], x: torch.Tensor, y: torch.Tensor,
+                trials: dict[int, dict[str, Any]], *, n_last: int | None, body_factor: float = 0.1,
+                batch_size: int = 16, patience: int = 6) -> dict[str, Arm]:
+    """The three regimes as arms for :func:`course_lib.compare.run_paired`.
+
+    ``make_model()`` returns a fresh pretrained model with a new head; ``trials`` maps a seed to a
+    :func:`course_lib.compare.few_shot_trials` split (indices into ``x``). The feature extractor is
+    a logistic regression on the frozen body's features, solved to convergence, its strength picked
+    on validation (:func:`course_lib.compare.convex_arm`); the last ``n_last`` layer groups and full
+    fine-tuning are :func:`tuned_arm` (``n_last=None`` leaves that regime out).
+    """
+    arms: dict[str, Arm] = {REGIMES[0]: convex_arm(body_features(make_model, x), y, trials)}
+    if n_last is not None:
+        arms[REGIMES[1]] = tuned_arm(make_model, x, y, trials, n_groups=n_last, body_factor=body_factor,
+                                     batch_size=batch_size, patience=patience, label=REGIMES[1])
+    arms[REGIMES[2]] = tuned_arm(make_model, x, y, trials, body_factor=body_factor, batch_size=batch_size,
+                                 patience=patience, label=REGIMES[2])
+    return arms
 
 
 # --------------------------------------------------------------------------- techniques
 
-TECHNIQUES = ("plain full fine-tuning", "BatchNorm in eval mode", "discriminative learning rates",
-              "linear probe, then fine-tune")
+def linear_probe_head(features: torch.Tensor, y: torch.Tensor, trial: dict[str, Any], budget: Budget,
+                      num_classes: int) -> nn.Linear:
+    """A linear head fitted as a converged logistic regression on frozen ``features`` (its strength
+    picked on the trial's validation rows, :func:`course_lib.loop.fit_convex`), as an ``nn.Linear``.
 
-
-def technique_arms(dataset, make_model: Callable[[], nn.Module], trials: dict[int, dict[str, Any]], *,
-                   lr: float = 1e-3, batch_size: int = 16) -> dict[str, Callable[[int, Budget], RunResult]]:
-    """Full fine-tuning and three small-data techniques, as arms for :func:`compare.run_paired`.
-
-    Every arm gets the same optimizer steps (no validation: each trains its whole budget):
-    plain Adam at ``lr``; the same with BatchNorm on its stored statistics; discriminative
-    learning rates (head at ``3 × lr``, × 0.3 per group down); LP-FT: the new head alone at
-    ``10 × lr`` for half the steps, then every layer at ``lr / 10`` (a gentler stage) for the rest.
+    >>> f = torch.randn(40, 3); yy = (f[:, 0] > 0).long()
+    >>> t = {"train": np.arange(30), "val": np.arange(30, 40)}
+    >>> head = linear_probe_head(f, yy, t, Budget(5, (1e-3, 1e-2, 1e-1), scale=1), 2)
+    >>> float((head(f).argmax(1) == yy).float().mean()) > 0.8
+    True
     """
-    def run(seed: int, budget: Budget, **options) -> RunResult:
-        trial = trials[seed]
-        train_set, test_set = dataset.subset(trial["train"]), dataset.subset(trial["test"])
-        seed_everything(seed)
-        model = make_model()
-        steps = 0
-        if options.get("lp_ft"):
-            half = Budget(steps=budget.steps // 2)
-            models.freeze_all_but_last(model, 1)
-            _, used = fit_within(model, train_set, half, lr=10 * lr, batch_size=batch_size, seed=seed)
-            models.unfreeze(model)
-            _, more = fit_within(model, train_set, half, lr=lr / 10, batch_size=batch_size, seed=seed)
-            steps = used + more
-        else:
-            make_opt = None
-            if options.get("groups"):
-                def make_opt(m):
-                    return torch.optim.Adam(discriminative_param_groups(m, 3 * lr, decay=0.3))
-            _, steps = fit_within(model, train_set, budget, lr=lr, batch_size=batch_size, seed=seed,
-                                  optimizer_fn=make_opt, bn_eval=bool(options.get("bn_eval")))
-        return RunResult(accuracy_on(model, test_set), steps, budget.lr_grid, lr)
+    train, val = trial["train"], trial["val"]
+    fit = loop.fit_convex(features[train], y[train], features[val], y[val], budget, scale=None,
+                          label="linear probe")
+    clf = fit.classifier[-1]
+    coef, bias = torch.as_tensor(clf.coef_, dtype=torch.float32), torch.as_tensor(clf.intercept_, dtype=torch.float32)
+    if coef.shape[0] == 1:                     # binary: logits (0, z) give softmax = sigmoid(z)
+        coef, bias = torch.cat([torch.zeros_like(coef), coef]), torch.cat([torch.zeros_like(bias), bias])
+    head = nn.Linear(features.shape[1], num_classes)
+    with torch.no_grad():
+        head.weight.copy_(coef)
+        head.bias.copy_(bias)
+    return head
 
-    options = ({}, {"bn_eval": True}, {"groups": True}, {"lp_ft": True})
-    return {name: (lambda seed, budget, o=o: run(seed, budget, **o)) for name, o in zip(TECHNIQUES, options)}
+
+def technique_arms(make_model: Callable[[], nn.Module], x: torch.Tensor, y: torch.Tensor,
+                   trials: dict[int, dict[str, Any]], *, body_factor: float = 1.0, decay: float = 0.3,
+                   batch_size: int = 16, patience: int = 6) -> dict[str, Arm]:
+    """Three small-data techniques, each tuned like plain fine-tuning (:func:`tuned_arm`), to compare
+    with plain fine-tuning on the same seeds (:func:`regime_arms`' full fine-tuning with the same
+    ``body_factor``, ``batch_size`` and ``patience``: the head at the grid's rate, the body at
+    ``rate × body_factor``):
+
+    - BatchNorm in eval mode: plain fine-tuning with every BatchNorm layer on its stored statistics;
+    - discriminative learning rates: the head at the grid's rate, × ``decay`` per layer group down;
+    - linear probe, then fine-tune (LP-FT): the head first fitted to convergence on the frozen
+      features (:func:`linear_probe_head`, its strength picked on validation), then the whole
+      network fine-tuned exactly as plain fine-tuning is (rates, validation, early stopping, cap):
+      one change, the new head's starting point.
+    """
+    features = body_features(make_model, x)
+    num_classes = int(y.max()) + 1
+
+    def probe_start(seed: int, budget: Budget) -> Callable[[nn.Module], None]:
+        head = linear_probe_head(features, y, trials[seed], budget, num_classes)
+
+        def prepare(model: nn.Module) -> None:
+            setattr(model, models.find_head(model), copy.deepcopy(head))
+        return prepare
+
+    common = dict(batch_size=batch_size, patience=patience)
+    return {
+        TECHNIQUES[0]: tuned_arm(make_model, x, y, trials, body_factor=body_factor, bn_eval=True,
+                                 label=TECHNIQUES[0], **common),
+        TECHNIQUES[1]: tuned_arm(make_model, x, y, trials, label=TECHNIQUES[1],
+                                 param_groups=lambda m, lr: discriminative_param_groups(m, lr, decay), **common),
+        TECHNIQUES[2]: tuned_arm(make_model, x, y, trials, body_factor=body_factor, start=probe_start,
+                                 label=TECHNIQUES[2], **common),
+    }
 
 
 # --------------------------------------------------------------------------- label-efficiency curves
 
-def cnn_arm(dataset, make_model: Callable[[], nn.Module], budget: Budget, *, lr: float,
-            batch_size: int = 16) -> Callable[[dict[str, Any]], float]:
-    """An arm for :func:`finetune_curve`: train ``make_model()`` end to end within ``budget``,
-    keeping the best epoch on the trial's validation split; return test accuracy."""
-    def arm(trial: dict[str, Any]) -> float:
-        seed_everything(trial["seed"])
-        model = make_model()
-        val = dataset.subset(trial["val"]) if len(trial["val"]) else None
-        fit_within(model, dataset.subset(trial["train"]), budget, lr=lr, val_set=val,
-                   batch_size=batch_size, seed=trial["seed"])
-        return accuracy_on(model, dataset.subset(trial["test"]))
-    return arm
+def keeping(arms: dict[str, Arm], store: dict[str, list[RunResult]]) -> dict[str, Arm]:
+    """The same arms, each appending the :class:`RunResult` it returns to ``store[name]``
+    (:func:`course_lib.compare.run_curve` returns rows; this keeps the runs for ``budget_report``).
 
-
-def logistic_arm(features, labels, C: float = 10.0) -> Callable[[dict[str, Any]], float]:
-    """An arm for :func:`finetune_curve`: unit-length rows + logistic regression (notebook 01's
-    strong baseline), fitted to convergence on the trial's training rows."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import Normalizer
-
-    X = np.asarray(features.reshape(len(features), -1) if torch.is_tensor(features) else features)
-    X = X.reshape(len(X), -1)
-    y = np.asarray(labels)
-
-    def arm(trial: dict[str, Any]) -> float:
-        clf = make_pipeline(Normalizer(), LogisticRegression(C=C, max_iter=5000))
-        clf.fit(X[trial["train"]], y[trial["train"]])
-        return float(clf.score(X[trial["test"]], y[trial["test"]]))
-    return arm
-
-
-def finetune_curve(labels, arms: dict[str, Callable[[dict[str, Any]], float]], ks=(1, 2, 5, 10, 20),
-                   seeds=(0, 1, 2, 3, 4), *, val_per_class: int = 0, test_size: float = 0.5,
-                   progress: bool = False) -> list[dict[str, Any]]:
-    """Accuracy against k labels per class, for every arm, on :func:`compare.few_shot_trials`.
-
-    Every arm sees the same split for seed ``s`` and ``k`` (so comparisons are paired), and the
-    same validation split, carved from the training pool, when ``val_per_class`` > 0.
-    Returns rows ``{"name", "k", "seed", "accuracy"}`` (see :func:`plots.plot_label_efficiency`).
-
-    >>> y = np.repeat([0, 1], 10)
-    >>> rows = finetune_curve(y, {"half": lambda t: 0.5}, ks=(1, 2), seeds=(0, 1))
-    >>> len(rows), rows[0]
-    (4, {'name': 'half', 'k': 1, 'seed': 0, 'accuracy': 0.5})
+    >>> store = {}; arm = keeping({"a": lambda s, b: RunResult(0.5)}, store)["a"]
+    >>> arm(0, None).score, len(store["a"])
+    (0.5, 1)
     """
-    trials = list(few_shot_trials(labels, ks, seeds, test_size=test_size, val_per_class=val_per_class))
-    if progress:
-        from tqdm.auto import tqdm
+    def keep(name: str, arm: Arm) -> Arm:
+        def kept(seed: int, budget: Budget) -> RunResult:
+            out = arm(seed, budget)
+            result = out if isinstance(out, RunResult) else RunResult(score=float(out))
+            store.setdefault(name, []).append(result)
+            return result
+        return kept
+    return {name: keep(name, arm) for name, arm in arms.items()}
 
-        trials = tqdm(trials, desc="seeds × k")
+
+def report(results: dict[str, list[RunResult]], width: int = 34) -> str:
+    """One line per arm of :func:`course_lib.compare.run_paired`'s output: the mean test accuracy,
+    each seed's, and what each seed picked on validation (its learning rate, or its strength C).
+
+    >>> print(report({"head": [RunResult(0.9, extra={"C": 3.16}), RunResult(0.8, extra={"C": 100.0})]}))
+                                  head: mean 0.850  (seeds 0.90 0.80; picked C 3.16, 100)
+    """
+    lines = []
+    for name, rs in results.items():
+        scores = [r.score for r in rs]
+        picked = ""
+        if all("lr" in r.extra for r in rs):
+            picked = "; picked lr " + ", ".join(f"{r.extra['lr']:g}" for r in rs)
+        elif all("C" in r.extra for r in rs):
+            picked = "; picked C " + ", ".join(f"{r.extra['C']:g}" for r in rs)
+        lines.append(f"{name:>{width}s}: mean {np.mean(scores):.3f}  (seeds "
+                     + " ".join(f"{a:.2f}" for a in scores) + f"{picked})")
+    return "\n".join(lines)
+
+
+def rows_from(results: dict[str, list[RunResult]], k: int, seeds: Sequence[int],
+              names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Rows like :func:`course_lib.compare.run_curve`'s from one :func:`course_lib.compare.run_paired`
+    run at ``k`` (its results in seed order), arms renamed by ``names`` (others dropped when given):
+    a point of a curve that another comparison already measured on the same splits.
+
+    >>> rows_from({"a": [RunResult(0.5, steps=3)]}, 5, [0], {"a": "curve a"})
+    [{'name': 'curve a', 'k': 5, 'seed': 0, 'accuracy': 0.5, 'steps': 3}]
+    """
     rows = []
-    for trial in trials:
-        for name, arm in arms.items():
-            rows.append({"name": name, "k": trial["k"], "seed": trial["seed"], "accuracy": float(arm(trial))})
+    for name, rs in results.items():
+        if names is not None and name not in names:
+            continue
+        for seed, r in zip(seeds, rs):
+            rows.append({"name": (names or {}).get(name, name), "k": int(k), "seed": int(seed),
+                         "accuracy": float(r.score), "steps": int(r.steps)})
     return rows
 
 
@@ -271,45 +296,85 @@ def curve_comparison(rows: list[dict[str, Any]], a: str, b: str, k: int) -> Comp
 
 # --------------------------------------------------------------------------- the article's loop
 
-def article_loop(model: nn.Module, train_set, epochs: int = 100, lr: float = 0.001, seed: int = 0,
-                 batch_size: int = 32) -> dict[str, Any]:
-    """The article's training loop, verbatim in spirit: SGD on every parameter, fixed epochs,
-    no validation, and the model never switched to eval mode. Returns the seconds it took, the
-    optimizer steps and the mean training loss of every epoch (to see whether it has levelled off)."""
-    seed_everything(seed)
-    criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    loader = data.make_loader(train_set, batch_size, shuffle=True, seed=seed)
-    model.train()
-    losses, steps = [], 0
-    start = time.perf_counter()
-    for _ in range(epochs):
-        total, n = 0.0, 0
-        for inputs, labels in loader:
-            optimizer.zero_grad()
-            loss = criterion(model(inputs), labels)
-            loss.backward()
-            optimizer.step()
-            total, n, steps = total + loss.item() * len(labels), n + len(labels), steps + 1
-        losses.append(total / n)
-    return {"seconds": time.perf_counter() - start, "steps": steps, "losses": losses}
+def article_loop(model: nn.Module, dataloader, epochs: int = 100, lr: float = 0.001) -> dict[str, Any]:
+    """The article's §5.2 training loop, through the course's counted loop, line for line:
 
+    ``criterion = CrossEntropyLoss()`` (the loop's default loss), ``optimizer = SGD(model.parameters(),
+    lr=0.001)``, ``for epoch in range(100): for inputs, labels in dataloader: zero_grad, forward,
+    loss, backward, step`` — no validation, and the model is left in train mode, as the article
+    leaves it. Returns the optimizer steps and the mean training loss of every epoch.
 
-def accuracy_as_left(model: nn.Module, test_set) -> dict[str, float]:
-    """Test accuracy the way the article leaves the model (train mode: BatchNorm normalises with
-    the test batch's own statistics) and in eval mode (the stored running statistics).
-
-    The eval-mode number is taken first, and the train-mode one on a copy, so that neither
-    measurement changes the model (a train-mode forward pass updates BatchNorm's running
-    statistics). The model is left in the mode it came in.
+    >>> from torch.utils.data import DataLoader, TensorDataset
+    >>> run = article_loop(nn.Linear(2, 2), DataLoader(TensorDataset(torch.randn(8, 2), torch.arange(8) % 2), 4),
+    ...                    epochs=3)
+    >>> run["steps"], len(run["losses"])
+    (6, 3)
     """
-    x, y = next(iter(data.make_loader(test_set, len(test_set))))
-    with models.evaluating(model):
-        in_eval = training.accuracy(model(x), y)
+    per_epoch = len(dataloader)
+    totals: list[float] = []
+    sizes: list[int] = []
+    start = time.perf_counter()
+    run = loop.train(model, dataloader, lr=lr, cap=epochs * per_epoch, optimizer="sgd",
+                     loss=_epoch_loss(per_epoch, sizes, totals), fixed=True, label="the article's loop")
+    model.train()                                   # the article never calls model.eval()
+    return {"steps": run.steps, "losses": [t / n for t, n in zip(totals, sizes)],
+            "seconds": time.perf_counter() - start}
+
+
+def _epoch_loss(per_epoch: int, sizes: list[int], totals: list[float]) -> Callable[[nn.Module, Any], torch.Tensor]:
+    """Cross-entropy of one batch, adding its sum into the running epoch's total (``totals``, ``sizes``)."""
+    seen = [0]
+
+    def loss(model: nn.Module, batch) -> torch.Tensor:
+        inputs, labels = batch
+        value = nn.functional.cross_entropy(model(inputs), labels)
+        if seen[0] % per_epoch == 0:
+            totals.append(0.0)
+            sizes.append(0)
+        seen[0] += 1
+        totals[-1] += value.item() * len(labels)
+        sizes[-1] += len(labels)
+        return value
+    return loss
+
+
+def accuracy_as_left(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None) -> float:
+    """Test accuracy the way the article leaves the model: in train mode, where every BatchNorm layer
+    normalises with the statistics of the test batch itself, in batches of ``batch_size`` (``None``:
+    all of ``x`` as one batch). Measured without gradients on a copy, so the model (whose running
+    statistics a train-mode pass would update) and its mode do not change.
+
+    >>> m = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)); x = torch.randn(8, 2); y = torch.zeros(8).long()
+    >>> before = m[1].running_mean.clone(); _ = accuracy_as_left(m, x, y, batch_size=4)
+    >>> torch.equal(before, m[1].running_mean)
+    True
+    """
     as_left = copy.deepcopy(model).train()
+    size = batch_size or len(x)
     with torch.no_grad():
-        train_mode = training.accuracy(as_left(x), y)
-    return {"train_mode": train_mode, "eval_mode": in_eval}
+        logits = torch.cat([as_left(x[i:i + size]) for i in range(0, len(x), size)])
+    return accuracy(logits, y)
+
+
+def reestimated_batchnorm(model: nn.Module, x: torch.Tensor) -> nn.Module:
+    """A copy of ``model`` whose BatchNorm running statistics are recomputed from ``x`` with the final
+    weights (one pass in train mode, no gradients, a plain average instead of a moving one), left in
+    eval mode. Scores it in eval mode to ask: were the stored statistics the problem?
+
+    >>> m = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)); x = torch.randn(50, 2) + 3
+    >>> fresh = reestimated_batchnorm(m, x)
+    >>> bool(torch.allclose(fresh[1].running_mean, m[0](x).mean(0).detach(), atol=1e-5)), fresh.training
+    (True, False)
+    """
+    copy_ = copy.deepcopy(model)
+    norms = [m for m in copy_.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None                            # a cumulative average over the batches seen
+    copy_.train()
+    with torch.no_grad():
+        copy_(x)
+    return copy_.eval()
 
 
 def as_stored(images: torch.Tensor) -> torch.Tensor:
@@ -324,109 +389,150 @@ def as_stored(images: torch.Tensor) -> torch.Tensor:
     return images * 16.0
 
 
-ABLATION_STEPS = ("article's loop, as left (train mode)", "+ eval mode", "+ inputs scaled as in pretraining",
-                  "+ Adam, lr 3e-3", "+ validation, best epoch", "+ freeze the backbone")
+def pool_of(trial: dict[str, Any]) -> np.ndarray:
+    """The trial's labelled pool: its ``train`` and ``val`` indices (what a loop that validates
+    nothing trains on, so that every arm gets the same labels)."""
+    return np.sort(np.concatenate([trial["train"], trial["val"]]))
 
 
-def ablation_arms(make_model: Callable[[], nn.Module], dataset, trials: dict[int, dict[str, Any]], *,
-                  raw: Callable = as_stored, epochs: int = 100, batch_size: int = 32, lr: float = 3e-3,
-                  head_lr: float = 1e-2) -> dict[str, Callable[[int, Budget], RunResult]]:
-    """The article's loop, then one fix added at a time, as arms for :func:`compare.run_paired`.
+def _article_run(make_model, x, y, idx, *, seed, epochs, batch_size, lr=0.001, optimizer="sgd",
+                 val=None, budget: Budget | None = None, patience: int | None = None):
+    """One fixed-setting run of the article's ablation (see :func:`ablation_arms`)."""
+    seed_everything(seed)
+    model = make_model()
+    loader = data.make_loader(torch.utils.data.TensorDataset(x[idx], y[idx]), batch_size, shuffle=True, seed=seed)
+    if optimizer == "sgd" and val is None:
+        return model, article_loop(model, loader, epochs=epochs, lr=lr)
+    cap = epochs * len(loader) if budget is None else budget.cap
+    run = loop.train(model, loader, lr=lr, cap=cap, optimizer=optimizer, val=val, patience=patience,
+                     eval_every=max(1, cap // 20), fixed=True, label=f"fixed {optimizer} lr {lr:g}")
+    return model, {"steps": run.steps, "best_step": run.best_step}
 
-    ``make_model()`` returns the pretrained model with a new head. Each trial's labelled pool is
-    its ``train`` plus ``val`` indices: the article's loop and the next two steps train on the
-    whole pool (they validate nothing); from "+ validation" on, ``val`` is held out to pick the
-    best epoch. Every step trains ``epochs`` epochs (the same optimizer steps when train and pool
-    need the same number of batches) and is scored on the trial's test part:
 
-    1. the article's loop (SGD, lr 1e-3, every layer, inputs through ``raw``), as left (train mode);
-    2. the same model in eval mode; 3. inputs as in pretraining; 4. Adam at ``lr``;
-    5. validation keeps the best epoch; 6. the backbone frozen (a head on cached features,
-    Adam at ``head_lr``, best validation epoch).
+ABLATION_STEPS = ("article's loop, as left (train mode)", "+ scored in eval mode",
+                  "+ inputs scaled as in pretraining", "+ Adam instead of SGD (lr 0.001)",
+                  "+ validation split, best step kept", "+ learning rate picked on validation")
+
+
+def ablation_arms(make_model: Callable[[], nn.Module], x: torch.Tensor, y: torch.Tensor,
+                  trials: dict[int, dict[str, Any]], *, raw: Callable = as_stored, epochs: int = 100,
+                  batch_size: int = 32, patience: int = 6) -> dict[str, Arm]:
+    """The article's loop, then one change at a time, as arms for :func:`course_lib.compare.run_paired`.
+
+    ``make_model()`` returns the pretrained model with a new head; ``x`` holds the inputs as
+    pretrained (``raw(x)`` is how the article's loop sees them). Every arm has the same labels, the
+    trial's pool (``train`` + ``val``): the first four train on all of it for ``epochs`` epochs and
+    validate nothing; from step 5 on, ``val`` is held out to choose with. Each step changes one thing:
+
+    1. the article's loop (:func:`article_loop`: SGD, lr 0.001, every layer, ``raw`` inputs),
+       scored as left (train mode); 2. the same model scored in eval mode; 3. inputs as in
+       pretraining; 4. Adam instead of SGD, the same lr 0.001; 5. train on ``train`` only, keep the
+       step with the best validation score (lr 0.001, at most the budget's cap); 6. the learning rate
+       too picked on validation, from the budget's grid (:func:`course_lib.loop.tune`).
+    Steps 1–5 are fixed settings (they search nothing); the budget's cap is 100 epochs of the pool.
     """
-    runs: dict[int, dict[str, Any]] = {}
-    feats, labels = features_of(models.remove_head(make_model()), dataset)
-
-    def pool(trial):
-        return dataset.subset(np.concatenate([trial["train"], trial["val"]]))
+    kept: dict[int, nn.Module] = {}
+    raw_x = raw(x)
 
     def article(seed: int, budget: Budget) -> RunResult:
-        trial = trials[seed]
-        seed_everything(seed)
-        model = make_model()
-        run = article_loop(model, pool(trial).with_transform(raw), epochs=epochs, seed=seed,
-                           batch_size=batch_size)
-        scored = accuracy_as_left(model, dataset.subset(trial["test"]).with_transform(raw))
-        runs[seed] = {**run, **scored}
-        return RunResult(scored["train_mode"], run["steps"], budget.lr_grid, 1e-3, {"losses": run["losses"]})
+        t = trials[seed]
+        model, run = _article_run(make_model, raw_x, y, pool_of(t), seed=seed, epochs=epochs, batch_size=batch_size)
+        kept[seed] = model
+        return RunResult(accuracy_as_left(model, raw_x[t["test"]], y[t["test"]]), lr=0.001,
+                         extra={"losses": run["losses"]})
 
     def eval_mode(seed: int, budget: Budget) -> RunResult:
-        return RunResult(runs[seed]["eval_mode"], runs[seed]["steps"], budget.lr_grid, 1e-3)
+        loop.no_training("re-scores the article's model of the step before, in eval mode")
+        return RunResult(accuracy_of(kept.pop(seed), raw_x[trials[seed]["test"]], y[trials[seed]["test"]]), lr=0.001)
 
-    def scaled(seed: int, budget: Budget) -> RunResult:
-        trial = trials[seed]
-        seed_everything(seed)
-        model = make_model()
-        run = article_loop(model, pool(trial), epochs=epochs, seed=seed, batch_size=batch_size)
-        return RunResult(accuracy_on(model, dataset.subset(trial["test"])), run["steps"], budget.lr_grid, 1e-3)
+    def fixed(optimizer: str, inputs: torch.Tensor, validate: bool = False) -> Arm:
+        def arm(seed: int, budget: Budget) -> RunResult:
+            t = trials[seed]
+            idx = t["train"] if validate else pool_of(t)
+            val = (inputs[t["val"]], y[t["val"]]) if validate else None
+            model, run = _article_run(make_model, inputs, y, idx, seed=seed, epochs=epochs, batch_size=batch_size,
+                                      optimizer=optimizer, val=val, budget=budget if validate else None,
+                                      patience=patience if validate else None)
+            return RunResult(accuracy_of(model, inputs[t["test"]], y[t["test"]]), lr=0.001, extra=run)
+        return arm
 
-    def adam(seed: int, budget: Budget, use_val: bool = False) -> RunResult:
-        trial = trials[seed]
-        seed_everything(seed)
-        model = make_model()
-        train = dataset.subset(trial["train"]) if use_val else pool(trial)
-        history, steps = fit_within(model, train, budget, lr=lr, batch_size=batch_size, seed=seed,
-                                    val_set=dataset.subset(trial["val"]) if use_val else None)
-        return RunResult(accuracy_on(model, dataset.subset(trial["test"])), steps, budget.lr_grid, lr,
-                         {"history": history})
-
-    def frozen(seed: int, budget: Budget) -> RunResult:
-        return head_within(feats, labels, trials[seed], dataset.num_classes, budget, lr=head_lr,
-                           batch_size=batch_size, seed=seed)
-
-    arms = (article, eval_mode, scaled, adam, lambda seed, budget: adam(seed, budget, use_val=True), frozen)
+    tuned = tuned_arm(make_model, x, y, trials, param_groups=lambda m, lr: [
+        {"params": [p for p in m.parameters() if p.requires_grad], "lr": lr}],
+        batch_size=batch_size, patience=patience, label=ABLATION_STEPS[5])
+    arms = (article, eval_mode, fixed("sgd", x), fixed("adam", x), fixed("adam", x, validate=True), tuned)
     return dict(zip(ABLATION_STEPS, arms))
 
 
-def ablation_comparisons(scores_by_step: dict[str, Sequence[float]]) -> list[Comparison]:
-    """Each step of :func:`ablation_arms` against the step before it (paired over seeds)."""
+def step_comparisons(scores_by_step: dict[str, Sequence[float]]) -> list[Comparison]:
+    """Each step of an ablation against the step before it (paired over seeds), in order."""
     names = list(scores_by_step)
     return [paired_comparison(scores_by_step[b], scores_by_step[a], b, a) for a, b in zip(names, names[1:])]
 
 
-def article_vs_recipe_arms(backbone: models.Backbone, dataset, trials: dict[int, dict[str, Any]], *,
-                           epochs: int = 100, batch_size: int = 32,
-                           head_lr: float = 1e-2) -> dict[str, Callable[[int, Budget], RunResult]]:
-    """The article's loop against the course's recipe on the same labelled photos, as two arms.
+ARTICLE_ARMS = ("article's loop, as left", "article's loop, as left, small test batches",
+                "article's loop, eval mode", "article's loop, BatchNorm from its training photos",
+                "article's loop, BatchNorm from unlabelled photos", "full fine-tuning, tuned",
+                "feature extractor (the recipe)")
 
-    Article: SGD at lr 1e-3 on every layer of ``backbone.model`` (new head), inputs in [0, 1]
-    (no normalisation), ``epochs`` epochs on the whole pool (``train`` + ``val``), scored in
-    eval mode (the train-mode score and the loop's losses are kept in ``extra``). Recipe: the
-    frozen backbone on normalised inputs, a head trained with Adam at ``head_lr`` on ``train``
-    for the same epochs, the best epoch picked on ``val`` (with an empty ``val``, the recipe
-    trains on the same photos as the article and keeps its last epoch). Both are scored on the
-    trial's test photos.
+
+def article_vs_recipe_arms(backbone: models.Backbone, dataset, trials: dict[int, dict[str, Any]], *,
+                           epochs: int = 100, batch_size: int = 8, fine_tune: bool = True,
+                           body_factor: float = 0.1, patience: int = 4) -> dict[str, Arm]:
+    """The article's loop on an ImageNet network, the same network fine-tuned with validation, and the
+    recipe's feature extractor, on the same labels (each trial's pool: ``train`` + ``val``).
+
+    The article (:func:`article_loop`): SGD at lr 0.001 on every layer of ``backbone.model`` (a new
+    head), inputs resized but not normalised (in [0, 1]), ``epochs`` epochs on the pool in batches
+    of ``batch_size``. One trained model, scored five ways on the test photos (only the first
+    trains; the others re-score it): as left (train mode, the test set as one batch); as left in
+    test batches of ``batch_size``; in eval mode (the running statistics stored in training); in
+    eval mode with BatchNorm's statistics re-estimated from its training photos, and from every
+    photo outside the test set, labels unused (:func:`reestimated_batchnorm`).
+    ``fine_tune``: full fine-tuning tuned like every arm of the course (:func:`tuned_arm`: normalised
+    inputs, the head at the grid's rate, the body at ``rate × body_factor``, trained on ``train``,
+    rate and step chosen on ``val``). The recipe: the frozen backbone on normalised inputs, a
+    logistic-regression head solved to convergence on ``train``, its strength picked on ``val``.
     """
     raw = models.ImagePreprocess(backbone.preprocess.image_size, (0, 0, 0), (1, 1, 1))
-    feats, labels = features_of(models.remove_head(copy.deepcopy(backbone.model)),
-                                dataset.with_transform(backbone.preprocess))
+    x_raw, y = tensors(dataset, raw)
+    x, _ = tensors(dataset, backbone.preprocess)
+    num_classes = dataset.num_classes
+
+    def make_model() -> nn.Module:
+        model = copy.deepcopy(backbone.model)
+        models.replace_head(model, num_classes)
+        return model.to(memory_format=torch.channels_last)    # the same model, ~25 % faster on a CPU
+
+    kept: dict[int, dict[str, float]] = {}
 
     def article(seed: int, budget: Budget) -> RunResult:
-        trial = trials[seed]
-        seed_everything(seed)
-        model = copy.deepcopy(backbone.model)
-        models.replace_head(model, dataset.num_classes)
-        images = dataset.with_transform(raw)
-        run = article_loop(model, images.subset(np.concatenate([trial["train"], trial["val"]])),
-                           epochs=epochs, seed=seed, batch_size=batch_size)
-        scored = accuracy_as_left(model, images.subset(trial["test"]))
-        return RunResult(scored["eval_mode"], run["steps"], budget.lr_grid, 1e-3, {**run, **scored})
+        t = trials[seed]
+        test, pool = t["test"], pool_of(t)
+        unlabelled = np.setdiff1d(np.arange(len(y)), test)
+        model, run = _article_run(make_model, x_raw, y, pool, seed=seed, epochs=epochs, batch_size=batch_size)
+        scores = dict(zip(ARTICLE_ARMS[:5], (
+            accuracy_as_left(model, x_raw[test], y[test]),
+            accuracy_as_left(model, x_raw[test], y[test], batch_size=batch_size),
+            accuracy_of(model, x_raw[test], y[test]),
+            accuracy_of(reestimated_batchnorm(model, x_raw[pool]), x_raw[test], y[test]),
+            accuracy_of(reestimated_batchnorm(model, x_raw[unlabelled]), x_raw[test], y[test]))))
+        kept[seed] = scores
+        return RunResult(scores[ARTICLE_ARMS[0]], lr=0.001, extra={**run, "scores": scores,
+                                                                    "unlabelled": len(unlabelled)})
 
-    def recipe(seed: int, budget: Budget) -> RunResult:
-        return head_within(feats, labels, trials[seed], dataset.num_classes, budget, lr=head_lr,
-                           batch_size=batch_size, seed=seed)
+    def rescored(name: str) -> Arm:
+        def arm(seed: int, budget: Budget) -> RunResult:
+            loop.no_training(f"re-scores the article's model: {name}")
+            return RunResult(kept[seed][name], lr=0.001)
+        return arm
 
-    return {"article's loop (eval mode)": article, "recipe": recipe}
+    arms: dict[str, Arm] = {ARTICLE_ARMS[0]: article}
+    arms.update({name: rescored(name) for name in ARTICLE_ARMS[1:5]})
+    if fine_tune:
+        arms[ARTICLE_ARMS[5]] = tuned_arm(make_model, x, y, trials, body_factor=body_factor, patience=patience,
+                                          batch_size=batch_size, label=ARTICLE_ARMS[5])
+    arms[ARTICLE_ARMS[6]] = convex_arm(body_features(make_model, x), y, trials)
+    return arms
 
 
 # --------------------------------------------------------------------------- speed
@@ -435,6 +541,8 @@ def cached_vs_naive(backbone: models.Backbone, train_set, num_classes: int, epoc
                     seed: int = 0) -> dict[str, float]:
     """Seconds to train the same linear head for ``epochs`` epochs: images through the frozen
     backbone every epoch (naive) against once-extracted, cached features."""
+    from . import training
+
     seed_everything(seed)
     model = copy.deepcopy(backbone.model)
     models.replace_head(model, num_classes)

@@ -1,9 +1,10 @@
 """Training and evaluation: a careful fit loop, feature caching, and heads on cached features.
 
 The article's loop trains for 100 epochs with no validation and never switches the model
-to evaluation mode. :func:`fit` is the corrected version: ``model.train()`` for training,
-``model.eval()`` and ``torch.no_grad()`` for validation, frozen parts kept frozen
-(BatchNorm statistics included), per-epoch history, early stopping and the best weights kept.
+to evaluation mode. :func:`fit` is the corrected version, run epoch by epoch through the
+course's one counted loop (:func:`course_lib.loop.train`): ``model.train()`` for training,
+``model.eval()`` and ``torch.no_grad()`` for validation, frozen parts kept frozen (BatchNorm
+statistics included), per-epoch history, early stopping and the best weights kept.
 Every function that trains or evaluates takes ``device=`` (default: :func:`course_lib.devices.pick_device`).
 
 >>> from torch.utils.data import TensorDataset, DataLoader
@@ -16,7 +17,6 @@ True
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import time
 from dataclasses import asdict, dataclass, field
@@ -150,33 +150,15 @@ def _check_outputs(logits: torch.Tensor, labels: torch.Tensor) -> None:
             "Call course_lib.models.replace_head(model, num_classes) with the number of classes.")
 
 
-def _train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
-                     loss_fn: Callable, device: torch.device, check: bool) -> tuple[float, float]:
-    """One pass over ``loader``; returns the mean training loss and accuracy."""
-    total_loss, correct, n = 0.0, 0, 0
-    for inputs, labels in loader:
-        inputs, labels = to_device(inputs, device), labels.to(device)
-        optimizer.zero_grad()
-        logits = _forward(model, inputs)
-        if check and n == 0:
-            _check_outputs(logits, labels)
-        loss = loss_fn(logits, labels)
-        loss.backward()
-        optimizer.step()
-        total_loss += loss.detach().item() * len(labels)
-        correct += _n_correct(logits, labels)
-        n += len(labels)
-    if n == 0:
-        raise EmptyDataError("The training loader is empty: there is nothing to train on.")
-    return total_loss / n, correct / n
-
-
 def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | None = None, *,
         epochs: int = 10, optimizer: torch.optim.Optimizer | None = None, lr: float = 1e-3,
         loss_fn: Callable | None = None, patience: int | None = None, keep_best: bool = True,
         bn_eval: bool = False, progress: bool = True, desc: str = "training",
         device: str | torch.device | None = None) -> History:
     """Train ``model`` and return its :class:`History`; the model is left in eval mode.
+
+    Epochs over a ``DataLoader``, through the course's one counted loop
+    (:func:`course_lib.loop.train`): one optimizer step per batch, validation after every epoch.
 
     - ``optimizer``: defaults to Adam over the trainable parameters with learning rate ``lr``.
     - Frozen sub-modules stay in eval mode while training (their BatchNorm statistics and
@@ -190,6 +172,8 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
     Raises :class:`~course_lib.errors.NothingToTrainError` when ``epochs < 1`` or every
     parameter is frozen.
     """
+    from .loop import train
+
     if epochs < 1:
         raise NothingToTrainError(f"epochs must be at least 1, got {epochs}.")
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -197,51 +181,79 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
         raise NothingToTrainError(
             "Every parameter is frozen, so training would change nothing. Unfreeze at least the "
             "head, e.g. course_lib.models.freeze_all_but_last(model, 1).")
+    per_epoch = len(train_loader)
+    if per_epoch == 0:
+        raise EmptyDataError("The training loader is empty: there is nothing to train on.")
     device = pick_device(device)
-    model.to(device)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    optimizer = optimizer or torch.optim.Adam(trainable, lr=lr)
     history = History()
-    best_score, best_state, waited = -float("inf"), None, 0
     bar = tqdm(total=epochs, desc=desc, unit="epoch", leave=False) if progress else None
+    epoch = {"loss": 0.0, "correct": 0, "n": 0, "batches": 0, "start": time.perf_counter()}
+
+    def batch_loss(model: nn.Module, batch) -> torch.Tensor:
+        inputs, labels = batch
+        logits = _forward(model, inputs)
+        if not history.train_loss and epoch["batches"] == 0:
+            _check_outputs(logits, labels)
+        loss = loss_fn(logits, labels)
+        epoch["loss"] += loss.detach().item() * len(labels)
+        epoch["correct"] += _n_correct(logits, labels)
+        epoch["n"] += len(labels)
+        epoch["batches"] += 1
+        if epoch["batches"] == per_epoch:               # the epoch's last batch: its mean loss and accuracy
+            history.train_loss.append(epoch["loss"] / epoch["n"])
+            history.train_acc.append(epoch["correct"] / epoch["n"])
+            if val_loader is None:
+                end_epoch()
+        return loss
+
+    def end_epoch() -> None:
+        history.seconds.append(time.perf_counter() - epoch["start"])
+        epoch.update(loss=0.0, correct=0, n=0, batches=0, start=time.perf_counter())
+        if bar is not None:
+            post = {"loss": f"{history.train_loss[-1]:.3f}"}
+            if history.val_acc:
+                post["val_acc"] = f"{history.val_acc[-1]:.3f}"
+            bar.set_postfix(post)
+            bar.update()
+
+    best = {"score": -float("inf"), "waited": 0}
+
+    def validate(model: nn.Module) -> float:
+        metrics = evaluate(model, val_loader, loss_fn, device=device)
+        history.val_loss.append(metrics["loss"])
+        history.val_acc.append(metrics["accuracy"])
+        score = metrics["accuracy"] - 1e-6 * metrics["loss"]   # ties: lower loss wins
+        if score > best["score"]:
+            best.update(score=score, waited=0)
+            history.best_epoch = len(history.val_acc)
+        else:
+            best["waited"] += 1
+        end_epoch()
+        if not keep_best:                                      # the last epoch always "wins": its weights stay
+            if patience is not None and best["waited"] >= patience:
+                raise _StopEarly
+            return float(len(history.val_acc))
+        return score
+
+    optimizer_fn = (lambda groups: optimizer) if optimizer is not None else "adam"
     try:
-        for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            model.train()
-            eval_frozen_modules(model)
-            if bn_eval:
-                set_batchnorm_eval(model)
-            loss, acc = _train_one_epoch(model, train_loader, optimizer, loss_fn, device, check=epoch == 1)
-            history.train_loss.append(loss)
-            history.train_acc.append(acc)
-            if val_loader is not None:
-                metrics = evaluate(model, val_loader, loss_fn, device=device)
-                history.val_loss.append(metrics["loss"])
-                history.val_acc.append(metrics["accuracy"])
-                score = metrics["accuracy"] - 1e-6 * metrics["loss"]  # ties: lower loss wins
-                if score > best_score:
-                    best_score, waited, history.best_epoch = score, 0, epoch
-                    if keep_best:
-                        best_state = copy.deepcopy(model.state_dict())
-                else:
-                    waited += 1
-            history.seconds.append(time.perf_counter() - start)
-            if bar is not None:
-                post = {"loss": f"{history.train_loss[-1]:.3f}"}
-                if history.val_acc:
-                    post["val_acc"] = f"{history.val_acc[-1]:.3f}"
-                bar.set_postfix(post)
-                bar.update()
-            if patience is not None and val_loader is not None and waited >= patience:
-                history.stopped_early = True
-                break
+        run = train(model, train_loader, lr=lr, cap=epochs * per_epoch,
+                    val=validate if val_loader is not None else None, loss=batch_loss,
+                    eval_every=per_epoch, patience=patience if keep_best else None,
+                    optimizer=optimizer_fn, bn_eval=bn_eval, device=device, label=desc)
+        history.stopped_early = run.stopped_early
+    except _StopEarly:
+        history.stopped_early = True
     finally:
         if bar is not None:
             bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+class _StopEarly(Exception):
+    """Raised by :func:`fit`'s validation to stop a run whose last weights are kept (``keep_best=False``)."""
 
 
 # --------------------------------------------------------------------------- features

@@ -90,6 +90,7 @@ def test_change_and_predict_solution_runs_and_is_right():
 
     from course_lib import data, pretrain
     from course_lib.compare import few_shot_trials
+    from course_lib.evaluation import accuracy_of
     from course_lib.training import fit
 
     digits = data.load_digits(range(5, 10))
@@ -112,6 +113,6 @@ def test_change_and_predict_solution_runs_and_is_right():
     torch.manual_seed(0)
     baseline_model = make_model()
     train_loop(baseline_model, *loaders(), 30, 3e-3)
-    baseline = finetune.accuracy_on(baseline_model, test_set)
+    baseline = accuracy_of(baseline_model, test_set.images, test_set.labels)
     prediction, measured = nb06.solution_change_and_predict(make_model, train_loop, loaders, test_set)
     assert nb06.check_prediction(prediction, measured, baseline=baseline)

@@ -13,6 +13,15 @@ from course_lib.errors import ClassCountMismatchError, EmptyDataError, NothingTo
 from course_lib.pretrain import SmallCNN
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models: one thread is as fast, and a loaded machine does not slow it to a crawl."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _blobs(n=80, seed=0):
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(n, 4, generator=g)
@@ -261,9 +270,22 @@ def test_device_cpu_gives_exactly_the_default_results():
 
 
 def test_fit_moves_every_batch_to_the_device(monkeypatch):
-    moved = []
-    real = training.to_device
-    monkeypatch.setattr(training, "to_device", lambda batch, device: moved.append(device) or real(batch, device))
+    from course_lib import devices
+
+    moved, depth = [], []
+    real = devices.to_device
+
+    def spy(batch, device):                 # counts outermost calls (to_device recurses into lists)
+        if not depth:
+            moved.append(device)
+        depth.append(1)
+        try:
+            return real(batch, device)
+        finally:
+            depth.pop()
+
+    monkeypatch.setattr(devices, "to_device", spy)          # training batches: course_lib.loop.train
+    monkeypatch.setattr(training, "to_device", spy)         # validation batches: training.predict
     train_loader, val_loader = _loaders()
     training.fit(nn.Linear(4, 2), train_loader, val_loader, epochs=1, progress=False, device="cpu")
     assert len(moved) == len(train_loader) + len(val_loader) and set(moved) == {torch.device("cpu")}
@@ -287,3 +309,26 @@ def test_history_plot_and_dict():
     assert axes[0].get_xlabel() == "epoch" and axes[1].get_ylabel() == "accuracy"
     assert set(history.to_dict()) >= {"train_loss", "val_acc", "best_epoch"}
     assert repr(training.History()) == "History(0 epochs, empty)"
+
+
+def test_fit_trains_through_the_counted_loop():
+    """fit is course_lib.loop.train run epoch by epoch: every step is counted, none is undeclared."""
+    from course_lib.loop import Ledger
+
+    train_loader, val_loader = _loaders()
+    with Ledger() as ledger:
+        history = training.fit(nn.Linear(4, 2), train_loader, val_loader, epochs=3, progress=False)
+    assert ledger.undeclared_steps == 0 and ledger.steps == 3 * len(train_loader)
+    (run,) = ledger.runs
+    assert run.cap == 3 * len(train_loader) and len(run.curve) == history.epochs == 3
+    assert run.best_step == history.best_epoch * len(train_loader)
+
+
+def test_fit_keep_best_false_keeps_the_last_epoch_and_still_stops_early():
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    train_loader, val_loader = _loaders()
+    history = training.fit(model, train_loader, val_loader, epochs=200, lr=0.5, patience=3, keep_best=False,
+                           progress=False)
+    assert history.stopped_early and history.epochs - history.best_epoch == 3
+    assert training.evaluate(model, val_loader)["accuracy"] == pytest.approx(history.val_acc[-1])

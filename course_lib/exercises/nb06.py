@@ -185,13 +185,14 @@ def solution_change_and_predict(make_model: Callable, train_loop: Callable, load
     Section 2 measured that the digits CNN's frozen features are weak (the feature extractor
     lost to full fine-tuning by about 0.3), so training only the head should score lower.
     """
-    from .. import finetune, models
+    from .. import models
+    from ..evaluation import accuracy_of
 
     prediction = "lower"
     my_model = make_model()
     models.freeze_all_but_last(my_model, 1)           # the change: only the new head learns
     train_loop(my_model, *loaders(), epochs=30, lr=3e-3)
-    my_accuracy = finetune.accuracy_on(my_model, test_set)
+    my_accuracy = accuracy_of(my_model, test_set.images, test_set.labels)
     return prediction, my_accuracy
 
 

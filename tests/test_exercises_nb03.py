@@ -42,6 +42,6 @@ def test_overshoot_prediction_and_its_solution():
         fb = nb03.check_overshoot_prediction(nb03.solution_overshoot_prediction(lr), lr, losses)
         assert fb, fb
     wrong = nb03.check_overshoot_prediction("never goes up", 100.0, _curve(100.0))
-    assert not wrong and "against your prediction" in wrong.message
+    assert not wrong and "as you predicted" in wrong.message
     assert nb03.check_overshoot_prediction(..., 1.0, [1, 0]).status == "unanswered"
     assert "not an option" in nb03.check_overshoot_prediction("maybe", 1.0, [1, 0]).message

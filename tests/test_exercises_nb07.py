@@ -81,6 +81,6 @@ def test_score_labels_prediction():
     assert check("higher", 5, 0.83, 0.8).status == "incorrect"     # within 0.05: the same
     assert check("about the same", 5, 0.83, 0.8)
     fb = check("higher", 5, 0.5, 0.8)
-    assert fb.status == "incorrect" and "+0.50" in fb.message and "against your prediction" in fb.message
+    assert fb.status == "incorrect" and "+0.50" in fb.message and "as you predicted" in fb.message
     assert nb07.solution_score_labels_prediction(5) in ("higher", "lower", "about the same")
     assert nb07.solution_score_labels_prediction(40) == "about the same"

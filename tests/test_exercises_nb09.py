@@ -33,7 +33,6 @@ def test_mean_pool_check():
     (mean_pool, "text.mean_pool"),                                   # passed as is
     (lambda h, m: mean_pool(h, m), "text.mean_pool"),                # imported by name
     (lambda h, m: __import__("course_lib").text.mean_pool(h, m), "text.mean_pool"),
-    (nb09.solution_mean_pool, "nb09.solution_mean_pool"),           # the model solution
 ])
 def test_mean_pool_check_is_not_passed_by_the_library_function(answer, called):
     feedback = nb09.check_mean_pool(answer)

@@ -35,25 +35,25 @@ def test_align_labels_check():
 
 
 def test_align_labels_check_rejects_the_library_function():
-    assert "yourself" in nb11.check_align_labels(tokens.align_labels).message
+    assert "cannot tell" in nb11.check_align_labels(tokens.align_labels).message
 
     def wrapper(word_ids, word_labels):
         return tokens.align_labels(word_ids, word_labels)
 
-    assert "yourself" in nb11.check_align_labels(wrapper).message
+    assert "cannot tell" in nb11.check_align_labels(wrapper).message
     f = tokens.align_labels
 
     def hidden(word_ids, word_labels):       # calls it through another name
         return f(word_ids, word_labels)
 
-    assert "yourself" in nb11.check_align_labels(hidden).message
+    assert "cannot tell" in nb11.check_align_labels(hidden).message
     assert tokens.align_labels([None, 0], [1]) == [-100, 1]   # the check restored the library function
     g = segmentation.iou_per_class
 
     def hidden_iou(p, t, c):
         return g(p, t, 3)[c]
 
-    assert "yourself" in nb11.check_iou(hidden_iou).message
+    assert "cannot tell" in nb11.check_iou(hidden_iou).message
     assert segmentation.mean_iou(np.array([0, 1]), np.array([0, 1]), 2) == 1.0
 
 

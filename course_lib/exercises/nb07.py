@@ -1,12 +1,9 @@
 """Checks for notebook 07's exercises."""
 from __future__ import annotations
 
-import contextlib
-import sys
-
 import numpy as np
 
-from . import Feedback, Quiz, call_learner_code, check_prediction, is_unanswered
+from . import Feedback, Forbidden, Quiz, check_prediction, is_unanswered
 
 
 def check_recommendation(answer, scores: dict[str, float], accuracies: dict[str, float]) -> Feedback:
@@ -66,34 +63,12 @@ def _leep_variants(theta, y) -> dict[str, float]:
             "log of mean": float(np.log(np.mean(eep)))}
 
 
-@contextlib.contextmanager
-def _watching_library_leep():
-    """Record whether the course's own ``transferability.leep`` runs inside the block.
-
-    Watches the function's code object (not its name), so an alias
-    (``from course_lib.transferability import leep as L``) or ``getattr`` is seen too.
-
-    >>> from course_lib import transferability as tr
-    >>> with _watching_library_leep() as ran:
-    ...     _ = tr.leep(np.full((4, 2), 0.5), np.array([0, 1, 0, 1]))
-    >>> ran
-    [True]
-    """
-    from course_lib import transferability
-
-    target, ran, previous = transferability.leep.__code__, [], sys.getprofile()
-
-    def profile(frame, event, arg):
-        if event == "call" and frame.f_code is target and not ran:
-            ran.append(True)
-        if previous is not None:
-            previous(frame, event, arg)
-
-    sys.setprofile(profile)
-    try:
-        yield ran
-    finally:
-        sys.setprofile(previous)
+LEEP_FUNCTIONS = Forbidden(
+    "the course's LEEP",
+    ("course_lib.transferability.leep",),
+    hint="Write it with NumPy only: a K × Z table of sums of θ's rows per target class, a "
+         "division, a row lookup, a log and a mean.")
+"""What ``my_leep`` may not call (the reference to compare with afterwards)."""
 
 
 def check_leep(my_leep) -> Feedback:
@@ -102,18 +77,9 @@ def check_leep(my_leep) -> Feedback:
     not pass: the check notices it and says so."""
     if is_unanswered(my_leep):
         return Feedback.unanswered("Not answered yet: define `my_leep(theta, y)` and run the cell again.")
-    with _watching_library_leep() as ran:
-        call_learner_code(my_leep, *_leep_case(0))
-    if ran:
-        return Feedback.incorrect(
-            "Your function calls the course's `transferability.leep`, the very score this exercise "
-            "asks you to write, so the check cannot tell whether your own version works. "
-            "Nice find, though: it is the reference you can compare with afterwards.",
-            "Write it with NumPy only: a K × Z table of sums of θ's rows per target class, "
-            "a division, a row lookup, a log and a mean.")
     for seed in (0, 1):
         theta, y = _leep_case(seed)
-        result, problem = call_learner_code(my_leep, theta.copy(), y.copy())
+        result, problem = LEEP_FUNCTIONS.call(my_leep, theta.copy(), y.copy())
         if problem is not None:
             return problem
         try:

@@ -1,38 +1,17 @@
 """Checks for notebook 09's exercises."""
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import torch
 
-from . import Feedback, Quiz, call_learner_code, is_unanswered
+from . import Feedback, Forbidden, Quiz, is_unanswered
 
 
-def _taught_codes() -> dict:
-    """The functions that already do exercise 1, by their code objects."""
-    from .. import models, text
-
-    return {text.mean_pool.__code__: "text.mean_pool",
-            models.TextClassifier.embed.__code__: "TextClassifier.embed",
-            solution_mean_pool.__code__: "nb09.solution_mean_pool"}
-
-
-def _call_watching(fn, *args):
-    """Call the learner's ``fn``; also return the taught functions it ran, however imported."""
-    codes, seen = _taught_codes(), []
-
-    def watch(frame, event, arg):
-        if event == "call" and frame.f_code in codes:
-            seen.append(codes[frame.f_code])
-
-    previous = sys.getprofile()
-    sys.setprofile(watch)
-    try:
-        out, problem = call_learner_code(fn, *args)
-    finally:
-        sys.setprofile(previous)
-    return out, problem, seen
+MEAN_POOL = Forbidden(
+    "a function that already mean-pools",
+    ("course_lib.text.mean_pool", "course_lib.models.TextClassifier.embed"),
+    hint="Write it with tensor operations: multiply by the mask, sum over the tokens, divide.")
+"""What ``my_mean_pool`` may not call."""
 
 
 def check_mean_pool(my_mean_pool) -> Feedback:
@@ -43,12 +22,7 @@ def check_mean_pool(my_mean_pool) -> Feedback:
     torch.manual_seed(0)
     hidden = torch.randn(2, 4, 3)
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
-    out, problem, used = _call_watching(my_mean_pool, hidden.clone(), mask.clone())
-    if used:
-        return Feedback.incorrect(
-            f"Your function calls {used[0]}, which already does this exercise, so the check "
-            "cannot tell whether your own version works.",
-            "Write it with tensor operations: multiply by the mask, sum over the tokens, divide.")
+    out, problem = MEAN_POOL.call(my_mean_pool, hidden.clone(), mask.clone())
     if problem is not None:
         return problem
     expected = torch.stack([hidden[0].mean(0), hidden[1, :2].mean(0)])

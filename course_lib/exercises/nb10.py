@@ -5,12 +5,11 @@ A notebook never runs a ``solution_*`` function; the learner prints one with
 """
 from __future__ import annotations
 
-import contextlib
 from typing import Any, Callable
 
 import numpy as np
 
-from . import Feedback, Quiz, call_learner_code, check_prediction, is_unanswered
+from . import Feedback, Forbidden, Quiz, check_prediction, is_unanswered
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -78,22 +77,13 @@ _CASES = [
 ]
 
 
-@contextlib.contextmanager
-def _without_library_metrics():
-    """While the learner's function runs, the course's own metrics refuse to help."""
-    from course_lib import interpret
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("compute it from the matrix yourself, without course_lib.interpret")
-
-    saved = {name: getattr(interpret, name) for name in ("per_class_metrics", "report")}
-    for name in saved:
-        setattr(interpret, name, refuse)
-    try:
-        yield
-    finally:
-        for name, fn in saved.items():
-            setattr(interpret, name, fn)
+RECALL = Forbidden(
+    "a library metric",
+    ("course_lib.interpret.per_class_metrics", "course_lib.interpret.report",
+     "sklearn.metrics.recall_score", "sklearn.metrics.precision_recall_fscore_support",
+     "sklearn.metrics.classification_report", "sklearn.metrics.balanced_accuracy_score"),
+    hint="Rows of cm are the true classes: read row i.")
+"""What ``recall_of`` may not call."""
 
 
 def check_recall(recall_of: Callable[[Any, int], float]) -> Feedback:
@@ -103,8 +93,7 @@ def check_recall(recall_of: Callable[[Any, int], float]) -> Feedback:
                                    "Rows of cm are true classes, columns predicted classes.")
     for cm, classes in _CASES:
         for i in range(len(classes)):
-            with _without_library_metrics():
-                value, problem = call_learner_code(recall_of, cm.copy(), i)
+            value, problem = RECALL.call(recall_of, cm.copy(), i)
             if problem is not None:
                 return problem
             try:

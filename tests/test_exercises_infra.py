@@ -263,3 +263,28 @@ def test_ties_accept_both_readings():
     assert outcome_with_tolerance(-0.0199, 0.02) == {"about the same", "lower"}
     assert outcome_with_tolerance(0.0, 0.02) == {"about the same"}
     assert outcome_with_tolerance(0.1, 0.02) == {"higher"}
+
+
+def test_in_a_real_ipython_shell_the_cells_keep_the_order():
+    """Execution counts from a real IPython shell (in a subprocess, so no test sees it)."""
+    import subprocess
+    import textwrap
+
+    script = textwrap.dedent('''
+        from IPython.core.interactiveshell import InteractiveShell
+        shell = InteractiveShell.instance()
+        cells = [
+            "from course_lib.exercises import Experiment, categorical\\n"
+            "e = Experiment('x', settings=('k',), options=('up', 'down'), judge=categorical("
+            "lambda s, m: {'up' if m > 0 else 'down'}, lambda s, m: f'moved {m}'))",
+            "e.predict('up', k=2)",                          # its own cell
+            "e.record(1, k=2); print(e.check().status)",     # the next cell: correct
+            "e.predict('up', k=3); e.record(1, k=3); print(e.check().status, e.check().message[:24])",
+        ]
+        for source in cells:
+            shell.run_cell(source, store_history=True)
+    ''')
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert "correct" in lines, out.stdout                                  # two cells: judged
+    assert "incorrect The prediction and" in out.stdout, out.stdout         # one cell: refused

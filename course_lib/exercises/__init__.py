@@ -298,9 +298,10 @@ def show_solution(solution: Callable[..., Any]) -> None:
     print(textwrap.dedent(inspect.getsource(solution)).rstrip())
 
 
-from .experiment import Experiment, categorical, outcome_with_tolerance  # noqa: E402
+from .experiment import Experiment, categorical, number, outcome_with_tolerance, whole_number  # noqa: E402,E501
 from .forbidden import Forbidden  # noqa: E402
 
-__all__ = ["Feedback", "Quiz", "Experiment", "Forbidden", "categorical", "outcome_with_tolerance",
+__all__ = ["Feedback", "Quiz", "Experiment", "Forbidden", "categorical", "number",
+           "outcome_with_tolerance", "whole_number",
            "call_learner_code", "call_for_number", "check_choice", "check_prediction",
            "draw_rng", "is_unanswered", "show_solution"]

@@ -254,3 +254,41 @@ def outcome_with_tolerance(change: float, tolerance: float, *, same: str = "abou
     if size >= tolerance - band:
         accepted.add(up if change > 0 else down)
     return accepted
+
+
+def number(what: str, low: float, high: float, *, outside: str = "") -> Callable[[Any], float]:
+    """A ``parse`` for a numeric prediction: ``what`` names it, ``[low, high]`` is its range
+    (``outside`` explains the range when the answer falls out of it).
+
+    >>> number("a percentage", 0, 100)("12.5")
+    12.5
+    >>> number("a percentage", 0, 100)(130)
+    Traceback (most recent call last):
+    ...
+    ValueError: 130 is not a percentage between 0 and 100.
+    """
+    def parse(value: Any) -> float:
+        try:
+            guess = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"Expected a number ({what}), got {value!r}.") from None
+        if not low <= guess <= high:
+            raise ValueError(outside or f"{guess:g} is not {what} between {low:g} and {high:g}.")
+        return guess
+
+    return parse
+
+
+def whole_number(name: str, low: int, high: int, why: str = "") -> Callable[[dict], str | None]:
+    """A ``validate`` for a setting that must be a whole number from ``low`` to ``high``.
+
+    >>> whole_number("k", 1, 50)({"k": 60})
+    '`k` must be a whole number from 1 to 50, got 60.'
+    """
+    def validate(settings: dict) -> str | None:
+        value = settings[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"`{name}` must be a whole number from {low} to {high}{why}, got {value!r}."
+        return None
+
+    return validate

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import Feedback, Forbidden, Quiz, is_unanswered, outcome_with_tolerance
+import torch
+
+from . import Feedback, Forbidden, Quiz, draw_rng, is_unanswered, outcome_with_tolerance
 from . import check_prediction as _check_prediction
 
 
@@ -22,50 +24,64 @@ PARAM_GROUPS = Forbidden(
 """What ``make_groups`` may not call, however it is imported or wrapped."""
 
 
-def check_param_groups(make_groups, build_model, base_lr: float = 1e-2) -> Feedback:
-    """The learner writes make_groups(model, base_lr) -> optimizer parameter groups with
-    learning rates that grow with depth and the head at base_lr."""
+def _groups_problem(make_groups, model, base_lr: float) -> tuple[Feedback | None, list]:
+    """Run the learner's function once; the feedback for a problem, or the learning rate of
+    every parameter in depth order (``(group name, lr)`` per parameter)."""
     from ..models import layer_groups
 
-    model = build_model()
     groups, problem = PARAM_GROUPS.call(make_groups, model, base_lr)
     if problem is not None:
-        return problem
-    if not isinstance(groups, (list, tuple)) or not all(isinstance(g, dict) and "params" in g for g in groups):
+        return problem, []
+    if isinstance(groups, dict) or not isinstance(groups, (list, tuple)) or \
+            not all(isinstance(g, dict) and "params" in g for g in groups):
         return Feedback.incorrect("Return a list of dicts, each with 'params' and 'lr'.",
-                                  "Like [{'params': model.fc.parameters(), 'lr': base_lr}, ...].")
+                                  "Like [{'params': model.fc.parameters(), 'lr': base_lr}, ...]."), []
     seen = {}
     for i, g in enumerate(groups):
         if "lr" not in g:
-            return Feedback.incorrect(f"Group {i} has no 'lr'.")
-        params = list(g["params"])
+            return Feedback.incorrect(f"Group {i} has no 'lr'."), []
+        params = [g["params"]] if isinstance(g["params"], torch.Tensor) else list(g["params"])
         for p in params:
             if id(p) in seen:
                 return Feedback.incorrect("A parameter appears in two groups.",
-                                          "Each parameter must belong to exactly one group.")
-            seen[id(p)] = g["lr"]
+                                          "Each parameter must belong to exactly one group."), []
+            seen[id(p)] = float(g["lr"])
     missing = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in seen]
     if missing:
-        return Feedback.incorrect(f"{len(missing)} trainable parameters are in no group (e.g. {missing[0]}).",
-                                  "Loop over course_lib.models.layer_groups(model).")
-    by_group = []
-    for name, module in layer_groups(model):
-        rates = {seen[id(p)] for p in module.parameters() if id(p) in seen}
-        if len(rates) > 1:
-            return Feedback.incorrect(f"Layer group {name} has several learning rates {sorted(rates)}.")
-        by_group.append((name, rates.pop()))
-    rates = [lr for _, lr in by_group]
-    if any(a > b for a, b in zip(rates, rates[1:])):
-        return Feedback.incorrect(f"Learning rates by depth are {rates}: earlier layers must not learn faster "
-                                  "than later ones.", "Multiply by a decay < 1 for each step away from the head.")
-    if len(set(rates)) == 1:
-        return Feedback.incorrect("Every group has the same learning rate: that is ordinary fine-tuning.",
-                                  "Give earlier groups smaller rates.")
-    head_name, head_lr = by_group[-1]
-    if abs(head_lr - base_lr) > 1e-12:
-        return Feedback.incorrect(f"The head ({head_name}) has lr {head_lr:g}; it should get base_lr = {base_lr:g}.")
+        return Feedback.incorrect(f"{len(missing)} trainable parameters are in no group (e.g. "
+                                  f"{missing[0]}).",
+                                  "Loop over course_lib.models.layer_groups(model)."), []
+    return None, [(name, seen[id(p)]) for name, module in layer_groups(model)
+                  for p in module.parameters() if id(p) in seen]
+
+
+def check_param_groups(make_groups, build_model, base_lr: float = 1e-2) -> Feedback:
+    """The learner writes make_groups(model, base_lr) -> optimizer parameter groups with
+    learning rates that grow with depth (never shrink from input to head, not all equal) and
+    the head at base_lr. Tried at ``base_lr`` and at two random base rates, so a typed-in rate
+    is caught; calling ``finetune.discriminative_param_groups`` (however imported) is refused."""
+    rng = draw_rng()
+    for lr in (base_lr, *(float(10 ** rng.uniform(-4, -1)) for _ in range(2))):
+        problem, rates = _groups_problem(make_groups, build_model(), lr)
+        if problem is not None:
+            return problem
+        values = [r for _, r in rates]
+        if any(a > b * (1 + 1e-9) for a, b in zip(values, values[1:])):
+            early = next(name for (name, a), (_, b) in zip(rates, rates[1:]) if a > b * (1 + 1e-9))
+            return Feedback.incorrect(f"Group {early} learns faster than a later one: earlier "
+                                      "layers must not learn faster than later ones.",
+                                      "Multiply by a decay < 1 for each step away from the head.")
+        if max(values) - min(values) <= 1e-12 * max(values):
+            return Feedback.incorrect("Every group has the same learning rate: that is ordinary "
+                                      "fine-tuning.", "Give earlier groups smaller rates.")
+        head_name, head_lr = rates[-1]
+        if abs(head_lr - lr) > 1e-9 * lr:
+            return Feedback.incorrect(f"With base_lr = {lr:.2g} the head ({head_name}) does not "
+                                      "learn at base_lr.",
+                                      "Use the base_lr your function receives, not a number.")
+    by_group = dict(rates)
     return Feedback.correct("Discriminative learning rates: " +
-                            ", ".join(f"{n} {lr:.1e}" for n, lr in by_group) + ".")
+                            ", ".join(f"{n} {r:.1e}" for n, r in by_group.items()) + ".")
 
 
 REGIME = Quiz(

@@ -122,6 +122,18 @@ def test_momentum_names_the_mistake(wrong, words):
         assert not fb and words in str(fb), str(fb)
 
 
+def test_momentum_template_left_as_is_is_unanswered():
+    def momentum_descent(grad_fn, theta0, lr, mu, steps):
+        theta, velocity = theta0.clone(), torch.zeros_like(theta0)
+        path = [theta]
+        for _ in range(steps):
+            ...   # your code: the new velocity, then the new theta
+            path.append(theta)
+        return torch.stack(path)
+
+    assert nb03.check_momentum(momentum_descent).status == "unanswered"
+
+
 @pytest.mark.parametrize("shortcut", [
     lambda g, t, lr, mu, n: descent.gradient_descent(g, t, lr, n, momentum=mu),
     lambda g, t, lr, mu, n: descent.torch_sgd_path(lambda p: 0.5 * p @ p, t, lr, n, momentum=mu)])

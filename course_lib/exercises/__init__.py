@@ -89,7 +89,8 @@ class Feedback:
             return f"{word}."
         if self.status == "noted":
             return f"{word}: {rest}"
-        return f"{word}. {rest[0].upper()}{rest[1:]}"
+        first = rest[0].upper() if rest[0].isascii() else rest[0]     # θ stays θ
+        return f"{word}. {first}{rest[1:]}"
 
     def __str__(self) -> str:
         lines = [f"{_ICONS.get(self.status, '')} {self.headline}"]

@@ -117,6 +117,9 @@ def check_momentum(momentum_descent) -> Feedback:
         want = descent.gradient_descent(grad_fn, theta0, lr, steps, momentum=mu)
         if torch.allclose(got, want, rtol=1e-7, atol=1e-9):
             continue
+        if torch.equal(got, theta0.double().expand_as(got)):
+            return Feedback.unanswered("Not answered yet: θ never moves. Replace `...` with the "
+                                       "two lines: the new velocity, then the new θ.")
         if torch.allclose(got, got[-1].expand_as(got)) or (got[1:] == got[1:2]).all():
             return Feedback.incorrect("Every row of your path is the same: an in-place update "
                                       "(`theta -= ...`) also changes the θ already stored.",

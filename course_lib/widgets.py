@@ -40,12 +40,33 @@ def plot_paths(x: torch.Tensor, y: torch.Tensor, paths: dict, ax=None, w_range=(
     return ax
 
 
-def _figure(x, y, lr: float, steps: int, optimizer: str, theta0):
+LEARNING_RATES = (0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+"""The η values the explorer offers: sensible steps on a log scale."""
+
+HIDE_STATIC = ("<style>"
+               ".jp-OutputArea-child:has(+ .jp-OutputArea-child .gd-explorer),"
+               ".output_area:has(+ .output_area .gd-explorer)"
+               "{display: none;}</style>")
+"""CSS carried by the live explorer: where the widget renders, it hides the static snapshot
+printed just above it in the same cell (JupyterLab, Notebook 7, classic Notebook). Where no
+widget renders (GitHub, nbviewer, an HTML export), the CSS never reaches the page and the
+snapshot stays."""
+
+
+def _frame(path: torch.Tensor) -> dict:
+    """A view that keeps the whole path in the picture."""
+    low, high = path.min(0).values, path.max(0).values
+    return {"w_range": (min(-8.0, float(low[0]) - 2), max(8.0, float(high[0]) + 2)),
+            "b_range": (min(-6.0, float(low[1]) - 2), max(8.0, float(high[1]) + 2))}
+
+
+def _figure(x, y, lr: float, steps: int, optimizer: str, theta0, note: str = ""):
     path = optimizer_path(optimizer, x, y, theta0, lr, steps)
     final = float(logistic_loss(path[-1], x.double(), y.double()))
     fig, ax = plt.subplots(figsize=(5.2, 4.2))
-    plot_paths(x, y, {f"{optimizer}, η={lr:.3g}": path}, ax=ax,
-               title=f"{optimizer}: η = {lr:.3g}, {steps} steps, final loss {final:.3f}")
+    plot_paths(x, y, {f"{optimizer}, η = {lr:g}": path}, ax=ax,
+               title=f"{note}{optimizer}, η = {lr:g}, {steps} steps: final loss {final:.3f}",
+               **_frame(path))
     return fig
 
 
@@ -53,17 +74,26 @@ def gd_explorer(x: torch.Tensor, y: torch.Tensor, lr: float = 0.5, steps: int = 
                 optimizer: str = "gd", theta0=(-5.0, 5.0)):
     """Explore η, the number of steps and the optimizer on the 2-parameter logistic loss.
 
-    Draws the static figure for the initial settings, then returns a ``VBox`` (CSS class
-    ``gd-explorer``) whose η slider has CSS class ``gd-lr-slider``.
+    Displays a static snapshot of the starting settings (for pages viewed without a kernel),
+    then returns a ``VBox`` (CSS class ``gd-explorer``) to display: the η slider (CSS class
+    ``gd-lr-slider``) on a full-width row of its own, choosing among :data:`LEARNING_RATES`,
+    then the steps and the optimizer; the figure redraws when a control is released. Where the
+    widget renders, it hides the snapshot (:data:`HIDE_STATIC`), so only the live figure is on
+    screen.
     """
-    static = _figure(x, y, lr, steps, optimizer, theta0)
+    if lr not in LEARNING_RATES:
+        raise ValueError(f"lr must be one of {LEARNING_RATES}, got {lr!r}.")
+    static = _figure(x, y, lr, steps, optimizer, theta0, note="Snapshot: ")
     display(static)
     plt.close(static)
 
-    lr_slider = widgets.FloatLogSlider(value=lr, base=10, min=-2, max=2.5, step=0.05, description="η",
-                                       continuous_update=False, readout_format=".3f")
+    lr_slider = widgets.SelectionSlider(options=list(LEARNING_RATES), value=lr, description="η",
+                                        continuous_update=False,
+                                        layout=widgets.Layout(width="100%"),
+                                        style={"description_width": "initial"})
     lr_slider.add_class("gd-lr-slider")
-    steps_slider = widgets.IntSlider(value=steps, min=1, max=100, description="steps", continuous_update=False)
+    steps_slider = widgets.IntSlider(value=steps, min=1, max=100, description="steps",
+                                     continuous_update=False, layout=widgets.Layout(width="50%"))
     opt_menu = widgets.Dropdown(options=list(OPTIMIZERS), value=optimizer, description="optimizer")
     out = widgets.Output()
 
@@ -77,7 +107,7 @@ def gd_explorer(x: torch.Tensor, y: torch.Tensor, lr: float = 0.5, steps: int = 
     for control in (lr_slider, steps_slider, opt_menu):
         control.observe(redraw, names="value")
     redraw()
-    box = widgets.VBox([widgets.HBox([lr_slider, steps_slider, opt_menu]), out])
+    box = widgets.VBox([lr_slider, widgets.HBox([steps_slider, opt_menu]), out,
+                        widgets.HTML(HIDE_STATIC)], layout=widgets.Layout(width="100%"))
     box.add_class("gd-explorer")
-    display(box)
     return box

@@ -2,7 +2,8 @@
 
 Starts JupyterLab, opens ``notebooks/03_gradient_descent.ipynb`` in headless Chromium (Debian's
 ``chromium`` package, driven by Playwright; no browser download), runs all cells, moves the η
-slider, and checks that the widget and its plot rendered and that the plot changed. A screenshot
+slider, and checks that the widget and its plot rendered, that the plot changed, that the
+live explorer hid the static snapshot above it, and that the η slider is wide. A screenshot
 is saved to ``outputs/browser/``. Skipped when Chromium is not installed, unless
 ``COURSE_REQUIRE_BROWSER=1`` (CI) makes that a failure.
 """
@@ -98,7 +99,8 @@ def test_gradient_descent_notebook_runs_and_its_widget_responds_in_jupyterlab(ju
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
             try:
-                before, after, readout, errors = _drive(page, base, token, shots, deadline=started + BUDGET_SECONDS)
+                before, after, readout, errors, layout = _drive(page, base, token, shots,
+                                                                deadline=started + BUDGET_SECONDS)
             except Exception:
                 page.screenshot(path=str(shots / "failure.png"))   # to see what went wrong
                 raise
@@ -107,6 +109,9 @@ def test_gradient_descent_notebook_runs_and_its_widget_responds_in_jupyterlab(ju
     assert after != before, "the plot did not change after moving the η slider"
     assert float(readout) != 0.5, f"the slider still reads {readout}"
     assert errors == [], "a cell raised an error in JupyterLab"
+    assert layout["static_hidden"], "the static snapshot still shows above the live explorer"
+    assert layout["slider_width"] >= 400, f"the η slider is {layout['slider_width']} px wide"
+    assert layout["live_images"] == 1, "one live figure, redrawn in place"
     assert (shots / "03_gradient_descent_widget.png").stat().st_size > 10_000
 
 
@@ -158,4 +163,14 @@ def _drive(page, base: str, token: str, shots: Path, deadline: float):
     page.screenshot(path=str(shots / "03_gradient_descent_lab.png"), timeout=left(20))          # JupyterLab around it
     after = page.get_attribute(".gd-explorer .jp-OutputArea-output img", "src", timeout=left(10))
     errors = page.query_selector_all(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] .jp-RenderedText:has-text('Error')")
-    return before, after, readout, errors
+    layout = page.evaluate(
+        """() => {
+            const box = document.querySelector('.gd-explorer');
+            const child = box.closest('.jp-OutputArea-child');
+            const snapshot = child && child.previousElementSibling;
+            const slider = document.querySelector('.gd-lr-slider');
+            return {static_hidden: !!snapshot && getComputedStyle(snapshot).display === 'none',
+                    slider_width: slider.getBoundingClientRect().width,
+                    live_images: box.querySelectorAll('.jp-OutputArea-output img').length};
+        }""")
+    return before, after, readout, errors, layout

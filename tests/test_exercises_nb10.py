@@ -11,6 +11,7 @@ from PIL import Image
 from course_lib import interpret
 from course_lib.exercises import nb10
 from course_lib.photos import PhotoSet, Preprocess
+from test_exercises_support import REPEATS, leaks, recording
 
 
 def _messy(tmp_path):
@@ -31,8 +32,9 @@ def test_skipped_load(tmp_path):
         clean = nb10.solution_skipped_load(root)
     assert nb10.check_skipped_load(clean, 3, ["cats", "dogs"])
     assert nb10.check_skipped_load(..., 3, ["cats", "dogs"]).status == "unanswered"
-    assert "expected 4" in nb10.check_skipped_load(clean, 4, ["cats", "dogs"]).message
-    assert "Classes are" in nb10.check_skipped_load(clean, 3, ["a", "b"]).message
+    fewer = nb10.check_skipped_load(clean, 4, ["cats", "dogs"])
+    assert not fewer and "fewer than the readable ones" in fewer.message and "4" not in fewer.message
+    assert "not the folder's classes" in nb10.check_skipped_load(clean, 3, ["a", "b"]).message
     assert "Expected the PhotoSet" in nb10.check_skipped_load(3, 3, ["cats"]).message
     assert sorted(p.name for p in root.rglob("*") if p.is_file()) == [
         "broken.jpg", "colour.jpg", "grey.png", "notes.txt", "print.jpg"]        # nothing moved
@@ -60,13 +62,39 @@ def test_first_step():
     assert "not an option" in nb10.check_first_step("x").message
 
 
-def test_recall():
-    assert nb10.check_recall(nb10.solution_recall_of())
+def _sklearn_free_loop(cm, i):
+    found, total = 0, 0
+    for j, count in enumerate(cm[i]):
+        total += count
+        if j == i:
+            found = count
+    return found / total
+
+
+RECALL_RIGHT = [nb10.solution_recall_of(), lambda cm, i: cm[i, i] / cm[i, :].sum(),
+                lambda cm, i: float(np.diag(cm)[i]) / float(np.sum(cm, axis=1)[i]),
+                _sklearn_free_loop, lambda cm, i: torch.tensor(cm)[i, i].item() / torch.tensor(cm)[i].sum().item()]
+
+
+@pytest.mark.parametrize("answer", RECALL_RIGHT)
+def test_recall_accepts_the_solution_and_honest_variants(answer):
+    for _ in range(REPEATS):
+        fb = nb10.check_recall(answer)
+        assert fb, str(fb)
+
+
+def test_recall_names_the_mistake_without_the_value(monkeypatch):
+    drawn = recording(monkeypatch, nb10)
+    mistakes = {"its precision": lambda cm, i: cm[i, i] / cm[:, i].sum(),
+                "not its recall": lambda cm, i: 0.5, "a count": lambda cm, i: cm[i, i],
+                "not a number": lambda cm, i: "high", "raised ZeroDivisionError": lambda cm, i: 1 / 0}
+    for _ in range(REPEATS):
+        for words, wrong in mistakes.items():
+            fb = nb10.check_recall(wrong)
+            assert not fb and words in str(fb), (words, str(fb))
+            assert not leaks(fb, *[cm[i, i] / cm[i].sum() for cm in drawn[-1] for i in range(len(cm))])
+            assert "cm[i, i] /" not in str(fb)
     assert nb10.check_recall(...).status == "unanswered"
-    assert "its precision" in nb10.check_recall(lambda cm, i: cm[i, i] / cm[:, i].sum()).message
-    assert "expected" in nb10.check_recall(lambda cm, i: 0.5).message
-    assert "not a number" in nb10.check_recall(lambda cm, i: "high").message
-    assert "raised ZeroDivisionError" in nb10.check_recall(lambda cm, i: 1 / 0).message
 
     def todo(cm, i):
         ...
@@ -74,22 +102,43 @@ def test_recall():
     assert nb10.check_recall(todo).status == "unanswered"
 
 
-def test_recall_check_cannot_be_passed_by_calling_the_library():
-    def via_library(cm, i):
-        rows = interpret.per_class_metrics(cm, [str(k) for k in range(len(cm))])
-        return rows[i]["recall"]
+def _via_course(cm, i):
+    rows = interpret.per_class_metrics(cm, [str(k) for k in range(len(cm))])
+    return rows[i]["recall"]
 
-    feedback = nb10.check_recall(via_library)
-    assert not feedback and "yourself" in feedback.message
-    assert interpret.per_class_metrics(np.eye(2), ["a", "b"])[0]["recall"] == 1.0   # restored after
+
+def _via_sklearn(cm, i):
+    from sklearn.metrics import recall_score
+
+    y_true = np.repeat(np.arange(len(cm)), cm.sum(1))
+    y_pred = np.concatenate([np.repeat(np.arange(len(cm)), row) for row in cm])
+    return recall_score(y_true, y_pred, average=None, labels=range(len(cm)))[i]
+
+
+def _via_sklearn_alias(cm, i):
+    from sklearn.metrics import precision_recall_fscore_support as prfs
+
+    y_true = np.repeat(np.arange(len(cm)), cm.sum(1))
+    y_pred = np.concatenate([np.repeat(np.arange(len(cm)), row) for row in cm])
+    return prfs(y_true, y_pred, labels=range(len(cm)), zero_division=0)[1][i]
+
+
+@pytest.mark.parametrize("shortcut", [_via_course, _via_sklearn, _via_sklearn_alias])
+def test_recall_refuses_library_metrics(shortcut):
+    fb = nb10.check_recall(shortcut)
+    assert not fb and "cannot tell" in fb.message
+    assert interpret.per_class_metrics(np.eye(2), ["a", "b"])[0]["recall"] == 1.0   # untouched
 
 
 def test_blur_prediction_reads_the_learners_measurement():
-    assert nb10.check_blur_prediction("lower", 11.2, 0.60, 4.5, 0.82)
-    assert nb10.check_blur_prediction("about the same", 5.0, 0.80, 4.5, 0.82)
-    assert nb10.check_blur_prediction("higher", 2.0, 0.95, 4.5, 0.82)
+    for _ in range(REPEATS):
+        assert nb10.check_blur_prediction("lower", 11.2, 0.60, 4.5, 0.82)
+        assert nb10.check_blur_prediction("about the same", 5.0, 0.80, 4.5, 0.82)
+        assert nb10.check_blur_prediction("higher", 2.0, 0.95, 4.5, 0.82)
+        for reading in ("about the same", "lower"):                     # on the boundary
+            assert nb10.check_blur_prediction(reading, 6.0, 0.77, 4.5, 0.82)
     wrong = nb10.check_blur_prediction("higher", 11.2, 0.60, 4.5, 0.82)
-    assert not wrong and "against your prediction" in wrong.message and "-0.220" in wrong.message
+    assert not wrong and "as you predicted" in wrong.message and "-0.220" in wrong.message
     assert nb10.check_blur_prediction(..., 11.2, 0.6, 4.5, 0.82).status == "unanswered"
     assert "not an option" in nb10.check_blur_prediction("worse", 11.2, 0.6, 4.5, 0.82).message
     # the same prediction is judged by the numbers measured, never by a stored answer

@@ -68,9 +68,42 @@ def test_no_solution_is_executed_or_stored(notebook):
 
 
 def test_every_notebook_has_a_change_it_and_predict_exercise(notebook):
-    """A learner's cell that starts from ``prediction = ...`` and ends with a check call."""
+    """A learner's cell that starts from ``prediction = ...`` and ends with a check call, or
+    records it with an ``Experiment``'s ``.predict(...)`` (predict, then measure)."""
     path, nb = notebook
     cells = [cell.source for cell in nb.cells if cell.cell_type == "code"
              and re.search(r"^\w*predict\w* = \.\.\.", cell.source, re.M)
-             and re.search(r"check_\w+\(", cell.source)]
+             and re.search(r"check_\w+\(|\.predict\(", cell.source)]
     assert cells, f"{path.name}: no 'change it and predict' exercise (prediction = ... + check)"
+
+
+PREDICT_THEN_MEASURE = ["00_start_here", "01_why_transfer_learning", "02_objective_functions",
+                        "03_gradient_descent", "04_pretraining", "05_head_replacement"]
+
+
+def test_predictions_are_recorded_in_their_own_cell_before_the_measurement(notebook):
+    """Predict, then measure: the cell that records a prediction measures nothing, and the
+    next code cell runs the experiment, whose library function records the measurement (no
+    number typed by the learner reaches the check)."""
+    path, nb = notebook
+    code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    recorded = [i for i, src in enumerate(code) if re.search(r"\bnb\d\d\.[A-Z_]+\.predict\(", src)]
+    if path.stem not in PREDICT_THEN_MEASURE and not recorded:
+        pytest.skip(f"{path.name} still checks its prediction in the measuring cell")
+    assert recorded, f"{path.name}: no prediction recorded with an Experiment's .predict(...)"
+    for i in recorded:
+        measure = code[i + 1]
+        assert re.search(r"\bnb\d\d\.\w+_experiment\(|\bnb\d\d\.first_look\(", measure), \
+            f"{path.name}: the cell after a prediction does not run the experiment: {measure!r}"
+        assert "..." not in measure and "prediction" not in measure, \
+            f"{path.name}: the measuring cell takes something typed by the learner: {measure!r}"
+
+
+def test_stored_feedback_states_its_verdict_in_words(notebook):
+    """Where a check's output is stored, its verdict is a word, not a glyph alone."""
+    path, nb = notebook
+    bare = [i for i, out in _outputs(nb)
+            for text in ["".join(out.get("data", {}).get("text/plain", ""))]
+            if text.startswith(("❌", "✍️", "✅")) and not re.match(
+                r"^\S+ (Correct|Not yet|Not answered yet)", text)]
+    assert not bare, f"{path.name}: feedback without its verdict in words in cells {bare}"

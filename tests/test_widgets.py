@@ -18,9 +18,19 @@ def test_explorer_builds_real_widgets_and_redraws():
     y = (x > 0).long()
     box = widgets.gd_explorer(x, y, steps=3)
     assert "gd-explorer" in box._dom_classes
-    controls = box.children[0].children
-    slider = controls[0]
-    assert type(slider).__name__ == "FloatLogSlider" and "gd-lr-slider" in slider._dom_classes
-    assert type(controls[1]).__name__ == "IntSlider" and type(controls[2]).__name__ == "Dropdown"
+    slider, row, out, style = box.children
+    assert type(slider).__name__ == "SelectionSlider" and "gd-lr-slider" in slider._dom_classes
+    assert slider.layout.width == "100%" and slider.continuous_update is False
+    assert list(slider.options) == list(widgets.LEARNING_RATES)
+    steps, menu = row.children
+    assert type(steps).__name__ == "IntSlider" and type(menu).__name__ == "Dropdown"
+    assert "display: none" in style.value and ".gd-explorer" in style.value
     slider.value = 0.1           # triggers a redraw without error
-    controls[2].value = "momentum"
+    menu.value = "momentum"
+
+
+def test_explorer_refuses_an_lr_it_does_not_offer():
+    import pytest
+
+    with pytest.raises(ValueError, match="one of"):
+        widgets.gd_explorer(torch.zeros(2), torch.tensor([0, 1]), lr=0.3)

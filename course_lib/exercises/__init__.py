@@ -1,13 +1,22 @@
 """Feedback for the notebooks' exercises.
 
 Every exercise in a notebook is checked by a function in ``course_lib.exercises.nbNN``.
-A check never raises on what the learner wrote: it returns a :class:`Feedback` that
-displays as a short, specific message (what is wrong and a hint), and that is truthy
-only when the answer is right. An exercise left as ``...`` gets a hint, not a crash.
+A check never raises on what the learner wrote: it returns a :class:`Feedback` that says, in
+words, "Correct", "Not yet" or "Not answered yet", then what is wrong (a shape, a sum, a sign,
+which case) and a hint, never the expected value: ``show_solution`` is the only way to see an
+answer. It is truthy only when the answer is right. An exercise left as ``...`` gets a hint,
+not a crash. Checks of functions draw several random inputs per call (:func:`draw_rng`).
+
+Two shared tools: :class:`Forbidden` (``forbidden.py``), the one detector for an answer that
+calls the very function the exercise teaches, and :class:`Experiment` (``experiment.py``),
+predict-then-measure for the "change it and predict" exercises.
 
 >>> fb = Feedback.unanswered("Replace `...` with your code, then run the cell again.")
 >>> bool(fb), fb.status
 (False, 'unanswered')
+>>> print(Feedback.incorrect("Your rows sum to more than 1.", "Divide by the row sum."))
+❌ Not yet. Your rows sum to more than 1.
+   Hint: Divide by the row sum.
 >>> bool(Feedback.correct("Well done."))
 True
 >>> is_unanswered(...), is_unanswered(3)
@@ -17,19 +26,31 @@ from __future__ import annotations
 
 import html
 import inspect
+import re
 import textwrap
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-_ICONS = {"correct": "✅", "incorrect": "❌", "unanswered": "✍️"}
+import numpy as np
+
+_ICONS = {"correct": "✅", "incorrect": "❌", "unanswered": "✍️", "noted": "📝"}
+_WORDS = {"correct": "Correct", "incorrect": "Not yet", "unanswered": "Not answered yet",
+          "noted": "Prediction recorded"}
+_COLOURS = {"correct": "#e6f4ea", "incorrect": "#fce8e6", "unanswered": "#fef7e0",
+            "noted": "#e8f0fe"}
 
 
 @dataclass(frozen=True)
 class Feedback:
-    """The result of checking one exercise: ``status`` plus a message for the learner."""
+    """The result of checking one exercise: ``status`` plus a message for the learner.
 
-    status: str  # "correct", "incorrect" or "unanswered"
+    Shown as the status in words ("Correct", "Not yet", "Not answered yet", or "Prediction
+    recorded" for the first cell of a change-and-predict exercise), an icon beside the word
+    (never instead of it), the message and its hints.
+    """
+
+    status: str  # "correct", "incorrect", "unanswered" or "noted"
     message: str
     hints: tuple[str, ...] = field(default_factory=tuple)
 
@@ -46,6 +67,11 @@ class Feedback:
                    "and run the cell again.", *hints: str) -> "Feedback":
         return cls("unanswered", message, tuple(hints))
 
+    @classmethod
+    def noted(cls, message: str, *hints: str) -> "Feedback":
+        """A change-and-predict prediction, recorded; not yet a verdict."""
+        return cls("noted", message, tuple(hints))
+
     def __bool__(self) -> bool:
         return self.status == "correct"
 
@@ -53,19 +79,41 @@ class Feedback:
     def ok(self) -> bool:
         return bool(self)
 
+    @property
+    def headline(self) -> str:
+        """The status in words, then the message (a message that already opens with the
+        word is not repeated)."""
+        word = _WORDS.get(self.status, self.status)
+        rest = re.sub(rf"^{re.escape(word)}\s*[:!.,]?\s*", "", self.message, flags=re.I)
+        if not rest:
+            return f"{word}."
+        if self.status == "noted":
+            return f"{word}: {rest}"
+        first = rest[0].upper() if rest[0].isascii() else rest[0]     # θ stays θ
+        return f"{word}. {first}{rest[1:]}"
+
     def __str__(self) -> str:
-        lines = [f"{_ICONS.get(self.status, '')} {self.message}"]
+        lines = [f"{_ICONS.get(self.status, '')} {self.headline}"]
         lines += [f"   Hint: {h}" for h in self.hints]
         return "\n".join(lines)
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        colour = {"correct": "#e6f4ea", "incorrect": "#fce8e6", "unanswered": "#fef7e0"}[self.status]
-        hints = "".join(f"<li>{html.escape(h)}</li>" for h in self.hints)
+        colour = _COLOURS.get(self.status, "#eeeeee")
+        hints = "".join(f"<li>Hint: {html.escape(h)}</li>" for h in self.hints)
         hints = f"<ul style='margin:4px 0 0 0'>{hints}</ul>" if hints else ""
+        word = html.escape(_WORDS.get(self.status, self.status))
+        rest = html.escape(self.headline[len(_WORDS.get(self.status, self.status)):])
         return (f"<div style='background:{colour};padding:6px 10px;border-radius:4px'>"
-                f"{_ICONS.get(self.status, '')} {html.escape(self.message)}{hints}</div>")
+                f"{_ICONS.get(self.status, '')} <b>{word}</b>{rest}{hints}</div>")
+
+
+def draw_rng() -> np.random.Generator:
+    """A fresh random generator for a check's inputs: every call draws new cases, so a
+    learner cannot type in the numbers a check expects. (Tests read the cases a check drew
+    by patching the module's ``_cases`` function.)"""
+    return np.random.default_rng()
 
 
 def is_unanswered(value: Any) -> bool:
@@ -185,26 +233,6 @@ class Quiz:
         return f"<p>{html.escape(self.question)}</p><ul style='list-style:none'>{items}</ul>"
 
 
-def names_used(fn: Callable[..., Any]) -> set[str]:
-    """Every global or attribute name ``fn``'s code refers to (nested functions included):
-    how a check notices that an answer calls the very library function it should write.
-
-    >>> def answer(x):
-    ...     import math
-    ...     return math.sqrt(x)
-    >>> "sqrt" in names_used(answer)
-    True
-    """
-    code = getattr(fn, "__code__", None)
-    names: set[str] = set()
-    stack = [code] if code is not None else []
-    while stack:
-        c = stack.pop()
-        names.update(c.co_names + c.co_freevars)
-        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
-    return names
-
-
 def check_choice(answer: Any, *, variable: str, correct: str, praise: str,
                  reasons: dict[str, str]) -> Feedback:
     """Multiple choice without option texts: a one-off :class:`Quiz`.
@@ -215,10 +243,14 @@ def check_choice(answer: Any, *, variable: str, correct: str, praise: str,
     return Quiz(variable, "", {}, correct, praise, reasons).check(answer)
 
 
-def check_prediction(prediction: Any, *, options: tuple[str, ...], measured: str, result: str,
-                     before_running: str, if_wrong: str, next_step: str = "") -> Feedback:
-    """Feedback for a "change it and predict" exercise: the learner's prediction, written
-    before running, against what their own run measured (``measured``, one of ``options``).
+def check_prediction(prediction: Any, *, options: tuple[str, ...], measured: str | set[str],
+                     result: str, before_running: str, if_wrong: str, next_step: str = "",
+                     variable: str = "prediction") -> Feedback:
+    """Feedback for a "change it and predict" exercise whose two numbers are already at hand:
+    the learner's prediction against what their run measured (``measured``: one of
+    ``options``, or a set of them when the measurement sits on a boundary and both readings
+    are right). Prefer :class:`Experiment`, which also keeps predict-then-measure in order and
+    reads the measurement from the run.
 
     ``result`` states the measurement in a sentence; ``before_running`` is the hint while
     unanswered; ``if_wrong`` the hint after a wrong prediction; ``next_step`` follows praise.
@@ -227,7 +259,10 @@ def check_prediction(prediction: Any, *, options: tuple[str, ...], measured: str
     ...                       result="The loss went from 2.0 to 1.5", before_running="...",
     ...                       if_wrong="Look at the slope.")
     >>> fb.message
-    'The loss went from 2.0 to 1.5: down, against your prediction (up).'
+    'Measured: The loss went from 2.0 to 1.5, not "up" as you predicted.'
+    >>> bool(check_prediction("up", options=("up", "down"), measured={"up", "down"}, result="",
+    ...                       before_running="", if_wrong=""))
+    True
     >>> check_prediction(..., options=("up", "down"), measured="up", result="",
     ...                  before_running="Think first.", if_wrong="").status
     'unanswered'
@@ -235,14 +270,17 @@ def check_prediction(prediction: Any, *, options: tuple[str, ...], measured: str
     *rest, last = [f'"{option}"' for option in options]
     listed = f"{', '.join(rest)} or {last}"
     if is_unanswered(prediction):
-        return Feedback.unanswered(f"Not answered yet: before running, set `prediction` to "
+        return Feedback.unanswered(f"Not answered yet: before running, set `{variable}` to "
                                    f"{listed}.", before_running)
     said = str(prediction).strip().lower()
     if said not in options:
         return Feedback.incorrect(f"{prediction!r} is not an option: {listed}.")
-    if said == measured:
-        return Feedback.correct(f"Your prediction held. {result}.{' ' + next_step if next_step else ''}")
-    return Feedback.incorrect(f"{result}: {measured}, against your prediction ({said}).", if_wrong)
+    accepted = {measured} if isinstance(measured, str) else set(measured)
+    if said in accepted:
+        tail = f" {next_step}" if next_step else ""
+        return Feedback.correct(f"Your prediction held: {result}.{tail}")
+    return Feedback.incorrect(f'Measured: {result}, not "{said}" as you predicted.',
+                              *((if_wrong,) if if_wrong else ()))
 
 
 def show_solution(solution: Callable[..., Any]) -> None:
@@ -259,3 +297,12 @@ def show_solution(solution: Callable[..., Any]) -> None:
         return 2 * x
     """
     print(textwrap.dedent(inspect.getsource(solution)).rstrip())
+
+
+from .experiment import Experiment, categorical, number, outcome_with_tolerance, whole_number  # noqa: E402,E501
+from .forbidden import Forbidden  # noqa: E402
+
+__all__ = ["Feedback", "Quiz", "Experiment", "Forbidden", "categorical", "number",
+           "outcome_with_tolerance", "whole_number",
+           "call_learner_code", "call_for_number", "check_choice", "check_prediction",
+           "draw_rng", "is_unanswered", "show_solution"]

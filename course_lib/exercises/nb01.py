@@ -9,45 +9,57 @@ from __future__ import annotations
 
 import math
 
-from . import Feedback, Quiz, call_learner_code, is_unanswered
+import numpy as np
+
+from . import Experiment, Feedback, Quiz, call_for_number, draw_rng, is_unanswered, number, \
+    whole_number
+
+
+def _cases(rng: np.random.Generator) -> list[tuple[int, int, int]]:
+    """Five random budgets (person-hours, seconds per label, annotators per image) that do not
+    divide evenly, so rounding matters in every case."""
+    cases: list[tuple[int, int, int]] = []
+    while len(cases) < 5:
+        hours, seconds = int(rng.integers(1, 500)), int(rng.integers(2, 60))
+        annotators = int(rng.integers(2, 6)) if cases else 1
+        if (hours * 3600) % (seconds * annotators):
+            cases.append((hours, seconds, annotators))
+    return cases
 
 
 def check_images_for_budget(images_for_budget) -> Feedback:
-    """The learner writes images_for_budget(person_hours, seconds_per_label, annotators)."""
-    cases = [(10, 5, 1), (100, 30, 3), (1, 7, 2)]
-    for args in cases:
+    """The learner writes images_for_budget(person_hours, seconds_per_label, annotators);
+    tried on five random budgets per call."""
+    for args in _cases(draw_rng()):
         hours, seconds, annotators = args
-        expected = math.floor(hours * 3600 / (seconds * annotators))
-        result, problem = call_learner_code(images_for_budget, *args)
+        expected = (hours * 3600) // (seconds * annotators)
+        value, problem = call_for_number(images_for_budget, *args, name="images_for_budget")
         if problem is not None:
             return problem
-        try:
-            value = float(result)
-        except (TypeError, ValueError):
-            return Feedback.incorrect(f"images_for_budget{args} returned {result!r}, not a number.")
         if value == expected:
             continue
+        case = (f"For a budget of {hours} person-hours at {seconds} s per label and "
+                f"{annotators} annotator{'s' if annotators > 1 else ''} per image")
         exact = hours * 3600 / (seconds * annotators)
-        if abs(value - exact) < 1e-9 * max(1, exact):
-            return Feedback.incorrect(f"images_for_budget{args} = {value:.2f}: a budget buys whole "
+        if abs(value - exact) < 1e-9 * max(1.0, exact):
+            return Feedback.incorrect(f"{case} your number has a fraction: a budget buys whole "
                                       "images only.", "Round down: a half-labelled image is "
                                       "not labelled.")
-        if abs(value - math.floor(hours * 3600 / seconds)) < 1e-9 and annotators != 1:
-            return Feedback.incorrect(f"images_for_budget{args} = {value:.0f}: you ignored the "
-                                      "annotators.", "Every image costs each annotator's time.")
+        if value == math.ceil(exact):
+            return Feedback.incorrect(f"{case} you count one image too many: the budget runs "
+                                      "out before the last one is done.", "Round down, not up.")
+        if annotators > 1 and abs(value - math.floor(hours * 3600 / seconds)) < 1e-9:
+            return Feedback.incorrect(f"{case} you ignored the annotators.",
+                                      "Every image costs each annotator's time.")
         if abs(value - math.floor(hours / (seconds * annotators))) < 1e-9 or \
                 abs(value - math.floor(hours * 60 / (seconds * annotators))) < 1e-9:
-            return Feedback.incorrect(f"images_for_budget{args} = {value:g}: the budget is in "
+            return Feedback.incorrect(f"{case} your number is far too small: the budget is in "
                                       "hours, the labelling time in seconds.",
                                       "Convert the budget to seconds first.")
-        if value == math.ceil(exact) and value != expected:
-            return Feedback.incorrect(f"images_for_budget{args} = {value:.0f}: one image too many, "
-                                      "the budget runs out before the last one is done.",
-                                      "Round down, not up.")
-        return Feedback.incorrect(f"images_for_budget{args} returned {value:g}, expected "
-                                  f"{expected}.", "Seconds available ÷ seconds each image costs.")
-    return Feedback.correct("Correct: a 100-hour budget at 30 s and 3 annotators per image "
-                            f"labels {math.floor(100 * 3600 / 90):,} images.")
+        side = "too many" if value > expected else "too few"
+        return Feedback.incorrect(f"{case} your function gives {side} images.",
+                                  "Seconds available ÷ seconds each image costs.")
+    return Feedback.correct("Right on five random budgets: whole images, rounded down.")
 
 
 def solution_images_for_budget(person_hours, seconds_per_label, annotators_per_image):
@@ -59,30 +71,34 @@ def solution_images_for_budget(person_hours, seconds_per_label, annotators_per_i
 
 def check_matching_k(answer, stats: dict, threshold: float = 0.85,
                      baseline_name: str = "raw pixels") -> Feedback:
-    """Smallest k at which the baseline's mean accuracy reaches ``threshold``."""
+    """Smallest k at which the baseline's mean accuracy reaches ``threshold``. The table
+    prints three decimals, so a mean that rounds to the threshold counts both ways."""
     if is_unanswered(answer):
         return Feedback.unanswered("Not answered yet: set `matching_k` to a number of labels "
                                    "per class.", "Look at the table of mean accuracies printed "
                                    "above.")
     ks = sorted(k for (name, k) in stats if name == baseline_name)
-    reached = [k for k in ks if stats[(baseline_name, k)] >= threshold]
-    expected = reached[0] if reached else None
-    if expected is None:
-        if str(answer).lower() in ("never", "none"):
+    exact = next((k for k in ks if stats[(baseline_name, k)] >= threshold), "never")
+    printed = next((k for k in ks if round(stats[(baseline_name, k)], 3) >= threshold), "never")
+    accepted = {exact, printed}
+    said = str(answer).strip().lower() if isinstance(answer, str) else answer
+    if said in ("never", "none"):
+        said = "never"
+    if said in accepted:
+        if said == "never":
             return Feedback.correct(f"Right: within the k measured the {baseline_name} never "
                                     f"reach {threshold}.")
-        return Feedback.incorrect(f"The {baseline_name} never reach {threshold} for any k "
-                                  "measured.", "Read the whole column, up to the largest k.")
-    if answer == expected:
-        return Feedback.correct(f"Yes: the {baseline_name} need k = {expected} labels per class "
-                                f"to reach {threshold} (mean "
-                                f"{stats[(baseline_name, expected)]:.3f}).")
-    if isinstance(answer, (int, float)) and answer in ks:
-        got = stats[(baseline_name, answer)]
+        return Feedback.correct(f"Yes: the {baseline_name} need k = {said} labels per class "
+                                f"to reach {threshold} (mean {stats[(baseline_name, said)]:.3f}).")
+    if said == "never":
+        return Feedback.incorrect(f"The {baseline_name} do reach {threshold} at some k in the "
+                                  "table.", "Read the whole column, up to the largest k.")
+    if isinstance(said, (int, float)) and said in ks:
+        got = stats[(baseline_name, said)]
         if got < threshold:
-            return Feedback.incorrect(f"At k = {answer} the {baseline_name} reach {got:.3f}, "
+            return Feedback.incorrect(f"At k = {said} the {baseline_name} reach {got:.3f}, "
                                       f"still below {threshold}.", "Try a larger k.")
-        return Feedback.incorrect(f"At k = {answer} the {baseline_name} do reach {got:.3f}, "
+        return Feedback.incorrect(f"At k = {said} the {baseline_name} do reach {got:.3f}, "
                                   "but a smaller k already does.", "We want the smallest such k.")
     return Feedback.incorrect(f"{answer!r} is not one of the k values measured: {ks}.")
 
@@ -126,39 +142,48 @@ def solution_why():
     return "b"
 
 
-def check_gap_prediction(predicted_gap, k: int, rows: list[dict], tolerance: float = 0.05,
-                         names=("pretrained features", "raw pixels")) -> Feedback:
-    """Change-and-predict: the learner predicts the mean accuracy gap (pretrained − pixels) at
-    their own ``k``, then ``rows`` (from ``label_efficiency`` at that k) give the measured gap."""
-    if is_unanswered(predicted_gap):
-        return Feedback.unanswered(
-            "Not answered yet: before running, set `predicted_gap` to a number, e.g. 0.1.",
-            "Read the gaps at the k values in the table above and place your k among them.")
-    try:
-        guess = float(predicted_gap)
-    except (TypeError, ValueError):
-        return Feedback.incorrect(f"Expected a number (an accuracy difference), got "
-                                  f"{predicted_gap!r}.")
-    if guess > 1 or guess < -1:
-        return Feedback.incorrect(f"{guess:g} is not an accuracy difference: accuracies are "
-                                  "between 0 and 1, so the gap is between −1 and 1.",
-                                  "0.1 means ten percentage points.")
-    means = {}
-    for name in names:
-        values = [r["accuracy"] for r in rows if r["name"] == name and r["k"] == k]
-        if not values:
-            return Feedback.incorrect(f"No measurement for {name!r} at k = {k}: run the whole "
-                                      "cell, including the `label_efficiency` line.")
-        means[name] = sum(values) / len(values)
-    gap = means[names[0]] - means[names[1]]
-    said = (f"Measured at k = {k}: {names[0]} {means[names[0]]:.3f}, {names[1]} "
-            f"{means[names[1]]:.3f}, a gap of {gap:+.3f}; you predicted {guess:+.3f}")
-    if abs(guess - gap) <= tolerance:
-        return Feedback.correct(f"{said}. Within {tolerance}: a good prediction.")
+TOLERANCE = 0.05
+"""A predicted gap within this of the measured one is a good prediction (five points)."""
+
+
+_gap_number = number("an accuracy difference", -1, 1,
+                     outside="That is not an accuracy difference: accuracies are between 0 and 1, "
+                             "so the gap is between −1 and 1 (0.1 means ten points).")
+_k_problem = whole_number("k", 1, 50, " (the training half holds 50 photos per class)")
+
+
+def _judge_gap(guess: float, settings: dict, measured: dict) -> Feedback:
+    gap, k = measured["gap"], settings["k"]
+    said = (f"measured at k = {k}: pretrained features {measured['pretrained features']:.3f}, "
+            f"raw pixels {measured['raw pixels']:.3f}, a gap of {gap:+.3f}; you predicted "
+            f"{guess:+.3f}")
+    if abs(guess - gap) <= TOLERANCE + 1e-9:
+        return Feedback.correct(f"{said[0].upper()}{said[1:]}. Within {TOLERANCE}: a good prediction.")
     hint = ("The gap shrinks as k grows: place your k between the table's neighbours."
             if guess < gap else
             "Pixels catch up with more labels: at larger k the gap is smaller than at k = 1.")
-    return Feedback.incorrect(f"{said}: off by more than {tolerance}.", hint)
+    return Feedback.incorrect(f"{said[0].upper()}{said[1:]}: off by more than {TOLERANCE}.", hint)
+
+
+GAP = Experiment(
+    "gap", settings=("k",), parse=_gap_number, variable="predicted_gap", judge=_judge_gap,
+    shown=[{"k": k} for k in (1, 2, 5, 10, 20)], validate=_k_problem,
+    hint="Read the gaps at the k values in the table above and place your k among them.")
+"""Exercise 3: predict the mean gap, pretrained features minus raw pixels, at your k."""
+
+
+@GAP.measures
+def gap_experiment(inputs: dict, labels, k: int, seeds) -> dict:
+    """Exercise 3's measurement: ``training.label_efficiency`` at ``k`` on ``seeds`` for both
+    inputs; the mean accuracy of each and their gap, recorded for :data:`GAP`."""
+    from .. import training
+
+    if (problem := _k_problem({"k": k})) is not None:
+        raise ValueError(problem)
+    rows = training.label_efficiency(inputs, labels, ks=(k,), seeds=seeds)
+    means = {name: float(np.mean([r["accuracy"] for r in rows if r["name"] == name]))
+             for name in ("pretrained features", "raw pixels")}
+    return {**means, "gap": means["pretrained features"] - means["raw pixels"]}
 
 
 def solution_gap_prediction(k, stats, ks=(1, 2, 5, 10, 20)):

@@ -1,8 +1,8 @@
 """Checks and model solutions for notebook 02's exercises.
 
-The softmax and cross-entropy checks watch the library functions the learner is asked to
-write (``torch.softmax``, ``F.cross_entropy``, ``objectives.softmax``, …): an answer that
-calls one is told so, kindly, instead of being marked correct.
+The softmax and cross-entropy checks draw new random logits on every call and run the answer
+under :class:`~course_lib.exercises.Forbidden`: an answer that calls a library softmax or loss
+(PyTorch's, SciPy's, scikit-learn's, the course's, however imported) is told so, kindly.
 
 >>> import torch
 >>> z = torch.tensor([[1000.0, 0.0, -1000.0]])
@@ -15,133 +15,90 @@ tensor([[1., 0., 0.]])
 """
 from __future__ import annotations
 
-import contextlib
-import importlib
-from typing import Iterator
+import math
 
+import numpy as np
 import torch
 
-from . import Feedback, call_learner_code, check_prediction, names_used
+from . import Experiment, Feedback, Forbidden, categorical, draw_rng
 
-_MISSING = object()
+SOFTMAX = Forbidden(
+    "a library softmax",
+    ("torch.ops.aten._softmax", "torch.ops.aten._log_softmax", "torch.nn.functional.softmax",
+     "torch.nn.functional.log_softmax", "torch.nn.functional.gumbel_softmax",
+     "scipy.special.softmax", "scipy.special.log_softmax", "course_lib.objectives.softmax",
+     "course_lib.objectives.log_softmax"),
+    hint="Build it from z.max, exp and sum only.")
+"""What ``my_softmax`` may not call (``nn.Softmax`` and ``torch.special.softmax`` reach the
+same ATen operator as ``torch.softmax``)."""
 
-SOFTMAX_FUNCTIONS = ("torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax",
-                     "torch.special.softmax", "course_lib.objectives.softmax",
-                     "torch.log_softmax", "torch.nn.functional.log_softmax",
-                     "torch.Tensor.log_softmax", "torch.special.log_softmax",
-                     "course_lib.objectives.log_softmax")
-"""What ``my_softmax`` may not call (``nn.Softmax`` goes through ``F.softmax``)."""
-
-CROSS_ENTROPY_FUNCTIONS = ("torch.nn.functional.cross_entropy", "course_lib.objectives.cross_entropy",
-                           "torch.nn.functional.nll_loss")
+CROSS_ENTROPY = Forbidden(
+    "a library loss",
+    ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
+     "torch.ops.aten.nll_loss_forward", "torch.ops.aten.nll_loss2d_forward",
+     "sklearn.metrics.log_loss", "course_lib.objectives.cross_entropy",
+     "course_lib.objectives.empirical_risk"),
+    hint="Start from obj.log_softmax(z, dim=1) and pick out the true class of each row.")
 """What ``my_cross_entropy`` may not call (``nn.CrossEntropyLoss`` and ``nn.NLLLoss`` go
 through these)."""
 
 
-def _resolve(dotted: str):
-    """``"torch.nn.functional.softmax"`` -> (the owner object, ``"softmax"``)."""
-    owner_path, name = dotted.rsplit(".", 1)
+def _as_tensor(out) -> torch.Tensor | None:
+    """The learner's result as a float64 tensor (a NumPy array is fine too), or None."""
     try:
-        return importlib.import_module(owner_path), name
-    except ModuleNotFoundError:
-        module_path, cls = owner_path.rsplit(".", 1)
-        return getattr(importlib.import_module(module_path), cls), name
-
-
-@contextlib.contextmanager
-def watching(functions) -> Iterator[list[str]]:
-    """Inside the block, calls to the named functions still work but are recorded.
-
-    >>> with watching(["torch.softmax"]) as called:
-    ...     _ = torch.softmax(torch.zeros(1, 2), -1)
-    >>> called
-    ['torch.softmax']
-    """
-    called: list[str] = []
-    saved = []
-    for dotted in functions:
-        owner, name = _resolve(dotted)
-        original = getattr(owner, name)
-        own = owner.__dict__.get(name, _MISSING) if isinstance(owner, type) else original
-
-        def spy(*args, _original=original, _dotted=dotted, **kwargs):
-            called.append(_dotted)
-            return _original(*args, **kwargs)
-
-        saved.append((owner, name, own))
-        setattr(owner, name, spy)
-    try:
-        yield called
-    finally:
-        for owner, name, own in reversed(saved):
-            if own is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, own)
-
-
-
-def _bypass(fn, called: list[str], functions, names) -> str | None:
-    """The library function an answer relies on, if any: passed as is, named in its code
-    (catches ``from torch.nn.functional import softmax``), or called while watched."""
-    if called:
-        return called[0]
-    for dotted in functions:
-        owner, name = _resolve(dotted)
-        if fn is getattr(owner, name, None):
-            return dotted
-    used = sorted(names_used(fn) & set(names))
-    return used[0] if used else None
-
-
-def _bypass_feedback(fn, called, functions, names, why: str, hint: str) -> Feedback | None:
-    """Kind feedback when the learner's ``fn`` calls a library function that does the exercise."""
-    bypass = _bypass(fn, called, functions, names)
-    if bypass is None:
+        return torch.as_tensor(np.asarray(out) if not torch.is_tensor(out) else out).double()
+    except (TypeError, ValueError, RuntimeError):
         return None
-    return Feedback.incorrect(f"Your function calls {_short(bypass)}, {why}, so the check cannot "
-                              "tell whether your own version works.", hint)
 
 
-def _short(dotted: str) -> str:
-    return (dotted.replace("torch.nn.functional.", "F.").replace("course_lib.objectives.", "obj.")
-            .replace("torch.Tensor.", "Tensor."))
+def _softmax_cases(rng: np.random.Generator) -> list[torch.Tensor]:
+    """Four random batches of logits (N, C); in the last, every row has a logit near +1000."""
+    cases = []
+    for scale in (1.0, 3.0, 10.0, 300.0):
+        n, c = int(rng.integers(2, 7)), int(rng.integers(2, 8))
+        z = rng.normal(0.0, scale, (n, c))
+        if scale > 100:
+            z[np.arange(n), rng.integers(0, c, n)] = rng.uniform(900.0, 1100.0, n)
+        cases.append(torch.from_numpy(z))
+    return cases
 
 
 def check_softmax(my_softmax) -> Feedback:
     """The learner implements softmax over the last axis of a (N, C) tensor."""
-    torch.manual_seed(0)
-    z = torch.randn(4, 3, dtype=torch.float64)
-    expected = torch.softmax(z, -1)
-    big = torch.tensor([[1000.0, 0.0, -1000.0]], dtype=torch.float64)
-    with watching(SOFTMAX_FUNCTIONS) as called:
-        out, problem = call_learner_code(my_softmax, z.clone())
-        big_out, big_problem = (None, None) if problem else call_learner_code(my_softmax, big)
-    bypass = _bypass_feedback(my_softmax, called, SOFTMAX_FUNCTIONS,
-                              ("softmax", "log_softmax", "Softmax", "LogSoftmax"),
-                              "the very function this exercise asks you to write",
-                              "Build it from z.max, z.exp and .sum only.")
-    if bypass is not None:
-        return bypass
-    if problem is not None:
-        return problem
-    if not torch.is_tensor(out) or out.shape != z.shape:
-        got = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
-        return Feedback.incorrect(f"Expected a tensor of shape {tuple(z.shape)}, got {got}.")
-    sums = out.sum(-1)
-    if not torch.allclose(sums, torch.ones_like(sums), atol=1e-6):
-        return Feedback.incorrect(f"Your rows sum to {sums[0]:.3f}, not 1.",
-                                  "Divide by the sum over the classes, one sum per row.")
-    if not torch.allclose(out, expected, atol=1e-8):
-        return Feedback.incorrect("Rows sum to 1 but the values differ from softmax.",
-                                  "Each entry is exp(z_j) / Σ_k exp(z_k), along the last axis.")
-    if big_problem is not None:
-        return big_problem
-    if not torch.is_tensor(big_out) or not torch.isfinite(big_out).all():
-        return Feedback.incorrect("Correct on ordinary logits, but exp(1000) overflows: you got "
-                                  "nan/inf.", "Which constant can you subtract from every logit "
-                                  "without changing softmax?")
-    return Feedback.correct("Correct, and stable for logits of ±1000.")
+    cases = _softmax_cases(draw_rng())
+    for i, z in enumerate(cases):
+        out, problem = SOFTMAX.call(my_softmax, z.clone())
+        if problem is not None:
+            return problem
+        expected = torch.softmax(z, -1)
+        got = _as_tensor(out)
+        if got is None or got.shape != z.shape:
+            shape = tuple(got.shape) if got is not None else type(out).__name__
+            return Feedback.incorrect(f"For logits of shape {tuple(z.shape)} your function "
+                                      f"returned {shape}: one probability per logit, same shape.")
+        big = i == len(cases) - 1
+        if not torch.isfinite(got).all():
+            if big:
+                return Feedback.incorrect("Correct on ordinary logits, but with logits of about "
+                                          "±1000 your result holds nan or inf: exp overflows.",
+                                          "Which constant can you subtract from every logit "
+                                          "without changing softmax?")
+            return Feedback.incorrect("Your result holds nan or inf on ordinary logits.")
+        sums = got.sum(-1)
+        if not torch.allclose(sums, torch.ones_like(sums), atol=1e-6):
+            side = "more" if float(sums.max() - 1) > 1e-6 else "less"
+            return Feedback.incorrect(f"Some of your rows sum to {side} than 1.",
+                                      "Divide by the sum over the classes, one sum per row.")
+        if (got < -1e-12).any():
+            return Feedback.incorrect("Some of your probabilities are negative.")
+        if not torch.allclose(got, expected, atol=1e-8, rtol=1e-6):
+            if torch.allclose(got, torch.softmax(-z, -1), atol=1e-8):
+                return Feedback.incorrect("Your rows sum to 1, but the smallest logit gets the "
+                                          "largest probability: a sign is flipped.")
+            return Feedback.incorrect("Your rows sum to 1, but the values are not softmax's.",
+                                      "Compare your code with the definition in section 2, "
+                                      "entry by entry, on a row of two logits.")
+    return Feedback.correct("Correct on random logits, and stable for logits of about ±1000.")
 
 
 def solution_softmax(z):
@@ -151,44 +108,48 @@ def solution_softmax(z):
     return e / e.sum(dim=-1, keepdim=True)
 
 
+def _cross_entropy_cases(rng: np.random.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Three random batches: logits (N, C) and labels (N,)."""
+    cases = []
+    for scale in (1.0, 2.0, 5.0):
+        n, c = int(rng.integers(3, 9)), int(rng.integers(2, 7))
+        cases.append((torch.from_numpy(rng.normal(0.0, scale, (n, c))),
+                      torch.from_numpy(rng.integers(0, c, n))))
+    return cases
+
+
 def check_cross_entropy(my_cross_entropy) -> Feedback:
     """The learner implements the mean cross-entropy of logits (N, C) and labels (N,)."""
-    torch.manual_seed(1)
-    z = torch.randn(5, 4, dtype=torch.float64)
-    y = torch.tensor([0, 3, 1, 1, 2])
-    expected = float(torch.nn.functional.cross_entropy(z, y))
-    probs = torch.softmax(z, 1)[torch.arange(len(y)), y]
-    with watching(CROSS_ENTROPY_FUNCTIONS) as called:
-        out, problem = call_learner_code(my_cross_entropy, z.clone(), y.clone())
-    bypass = _bypass_feedback(my_cross_entropy, called, CROSS_ENTROPY_FUNCTIONS,
-                              ("cross_entropy", "CrossEntropyLoss", "nll_loss", "NLLLoss"),
-                              "which computes the loss for you",
-                              "Start from obj.log_softmax(z, dim=1) and pick out the true class "
-                              "of each row.")
-    if bypass is not None:
-        return bypass
-    if problem is not None:
-        return problem
-    try:
-        value = float(out)
-    except (TypeError, ValueError, RuntimeError):
-        shape = tuple(out.shape) if torch.is_tensor(out) else ""
-        return Feedback.incorrect(f"Return one number (the mean loss), got "
-                                  f"{type(out).__name__} {shape}.",
-                                  "Average the per-example losses.")
-    if abs(value - expected) < 1e-8:
-        return Feedback.correct(f"Correct: {value:.4f}, same as "
-                                "torch.nn.functional.cross_entropy.")
-    if abs(value + expected) < 1e-8:
-        return Feedback.incorrect("Your loss is negative: you forgot the minus sign in −log p_y.")
-    if abs(value - expected * len(y)) < 1e-8:
-        return Feedback.incorrect("That is the sum over examples; the exercise asks for the mean.")
-    if abs(value - float(-probs.mean())) < 1e-8 or abs(value - float((1 - probs).mean())) < 1e-8:
-        return Feedback.incorrect("You used the probability itself, not its logarithm.",
-                                  "The loss is −log softmax(z)_y.")
-    return Feedback.incorrect(f"Got {value:.4f}, expected {expected:.4f}.",
-                              "Each example contributes one entry of log_softmax(z): the one in "
-                              "its row at the column of its true label.")
+    for z, y in _cross_entropy_cases(draw_rng()):
+        out, problem = CROSS_ENTROPY.call(my_cross_entropy, z.clone(), y.clone())
+        if problem is not None:
+            return problem
+        got = _as_tensor(out)
+        if got is None or got.numel() != 1:
+            shape = tuple(got.shape) if got is not None else type(out).__name__
+            return Feedback.incorrect(f"Return one number (the mean loss over the batch), got "
+                                      f"{shape}.", "Average the per-example losses.")
+        value = float(got.reshape(()))
+        per_example = -torch.log_softmax(z, 1)[torch.arange(len(y)), y]
+        expected = float(per_example.mean())
+        if math.isclose(value, expected, rel_tol=1e-7, abs_tol=1e-9):
+            continue
+        probs = torch.softmax(z, 1)[torch.arange(len(y)), y]
+        if math.isclose(value, -expected, rel_tol=1e-7, abs_tol=1e-9):
+            return Feedback.incorrect("Your loss is negative: the minus sign of −log p_y is "
+                                      "missing.")
+        if math.isclose(value, float(per_example.sum()), rel_tol=1e-7):
+            return Feedback.incorrect("That is the sum over the examples; the exercise asks for "
+                                      "the mean.")
+        if any(math.isclose(value, float(v), rel_tol=1e-7, abs_tol=1e-9)
+               for v in (-probs.mean(), (1 - probs).mean(), probs.mean())):
+            return Feedback.incorrect("You used the probability itself, not its logarithm.")
+        return Feedback.incorrect("On a random batch your loss is not the mean of −log "
+                                  "softmax(z)_y.",
+                                  "Each example contributes one entry of log_softmax(z): the "
+                                  "one in its row at the column of its true label.")
+    return Feedback.correct("Correct on random batches: the same loss as "
+                            "torch.nn.functional.cross_entropy.")
 
 
 def solution_cross_entropy(z, y):
@@ -200,22 +161,48 @@ def solution_cross_entropy(z, y):
     return -true_class.mean()
 
 
-def check_shrink_prediction(prediction, shrink: float, loss_before: float,
-                            loss_after: float) -> Feedback:
-    """Change-and-predict: the target loss of the pretrained θ, before and after θ / shrink.
+# --------------------------------------------------------------------------- exercise 3
+def _shrink_problem(settings: dict) -> str | None:
+    shrink = settings["shrink"]
+    if isinstance(shrink, bool) or not isinstance(shrink, (int, float)) or not shrink > 0 \
+            or not math.isfinite(shrink):
+        return f"`shrink` must be a positive number, got {shrink!r}."
+    return None
 
-    ``prediction`` is ``"lower"`` or ``"higher"`` (the loss after dividing θ by ``shrink``),
-    written before running; the two losses are the learner's own measurements.
-    """
-    measured = "lower" if loss_after < loss_before else "higher"
-    return check_prediction(
-        prediction, options=("lower", "higher"), measured=measured,
-        result=(f"θ / {shrink:g}: the fine-tuning objective went from {loss_before:.1f} to "
-                f"{loss_after:.1f}"),
-        before_running="Dividing θ divides every logit: are the pretrained model's answers for "
-                       "digits 5–9 confident and right, or confident and wrong?",
+
+SHRINK = Experiment(
+    "shrink", settings=("shrink",), options=("lower", "higher"), unchanged={"shrink": 1},
+    validate=_shrink_problem,
+    judge=categorical(
+        lambda s, m: ({"lower", "higher"} if abs(m[1] - m[0]) <= 1e-9 * abs(m[0]) else
+                      {"lower"} if m[1] < m[0] else {"higher"}),
+        lambda s, m: (f"at θ / {s['shrink']:g} the fine-tuning objective is {m[1]:.1f}, against "
+                      f"{m[0]:.1f} at the pretrained θ"),
         if_wrong="Smaller logits mean less confident answers: that helps when the answers are "
-                 "wrong, and hurts when they are right.")
+                 "wrong, and hurts when they are right.",
+        next_step="Now try a shrink on the other side of 1."),
+    hint="Dividing θ divides every logit: are the pretrained model's answers for digits 5–9 "
+         "confident and right, or confident and wrong?")
+"""Exercise 3: predict whether the fine-tuning objective at θ / shrink is lower or higher.
+
+There is no "about the same": the objective is convex in the scale 1/shrink and higher at the
+pretrained θ than at 0, so every shrink ≠ 1 moves it strictly (shrink = 1 is no change, refused
+from the setting); a move within rounding accepts both answers."""
+
+
+@SHRINK.measures
+def shrink_experiment(theta_pre: torch.Tensor, X_tgt: torch.Tensor, y_tgt: torch.Tensor,
+                      shrink: float) -> tuple[float, float]:
+    """Exercise 3's measurement: the fine-tuning objective Σ L(y'_i, f(θ; x'_i)) of the linear
+    model at the pretrained θ and at θ / shrink (returned to :data:`SHRINK`, which checks)."""
+    from .. import objectives as obj
+
+    if (problem := _shrink_problem({"shrink": shrink})) is not None:
+        raise ValueError(problem)
+    f = lambda theta, x: obj.linear_model(theta, x, num_classes=5)  # noqa: E731
+    with torch.no_grad():
+        return (float(obj.empirical_risk(f, theta_pre, X_tgt, y_tgt)),
+                float(obj.empirical_risk(f, theta_pre / shrink, X_tgt, y_tgt)))
 
 
 def solution_shrink_prediction(shrink):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from . import Feedback, call_learner_code, is_unanswered
+from . import Experiment, Feedback, call_learner_code, number, whole_number
 
 
 def _same_predictions(a: torch.nn.Module, b: torch.nn.Module, x: torch.Tensor) -> bool:
@@ -108,35 +108,60 @@ def solution_load(path):
     return model.eval()
 
 
-def check_speedup_prediction(predicted_speedup, image_size: int, measured_speedup: float,
-                             flops_ratio: float, tolerance: float = 1.6) -> Feedback:
-    """Change-and-predict: how many times faster is a forward pass at ``image_size`` than at
-    224? ``measured_speedup`` is the learner's own timing ratio; a prediction within a factor
-    ``tolerance`` of it counts as right."""
-    if is_unanswered(predicted_speedup):
-        return Feedback.unanswered(
-            "Not answered yet: before running, set `predicted_speedup` to a number "
-            "(2 means twice as fast as at 224).",
-            "A convolution does the same work at every pixel: count the pixels.")
-    try:
-        guess = float(predicted_speedup)
-    except (TypeError, ValueError):
-        return Feedback.incorrect(f"Expected a number, got {predicted_speedup!r}.")
-    if guess <= 0:
-        return Feedback.incorrect("A speed-up is a positive number (0.5 means twice as slow).")
-    text = (f"At {image_size}×{image_size}: measured {measured_speedup:.2f}× the speed at 224 "
-            f"(FLOPs ratio {flops_ratio:.2f}); you predicted {guess:g}")
-    ratio = max(guess, measured_speedup) / min(guess, measured_speedup)
-    if ratio <= tolerance:
-        return Feedback.correct(f"{text}. Within a factor {tolerance:g}: a good prediction.")
-    hint = ("Work grows with the number of pixels, the side squared."
-            if abs(guess - 224 / image_size) < 1e-6 and image_size != 224 else
-            "Compare your guess with the FLOPs ratio: it counts the work; the clock adds "
-            "fixed overheads per layer.")
-    return Feedback.incorrect(f"{text}: off by more than a factor {tolerance:g}.", hint)
+TOLERANCE = 1.6
+"""A predicted ratio within this factor of the measured FLOPs ratio is a good prediction."""
+
+
+_speedup_number = number("a ratio of work", 1e-9, float("inf"),
+                         outside="A ratio of work is a positive number (0.5 means twice the work).")
+_size_problem = whole_number("image_size", 32, 640)
+
+
+def _judge_speedup(guess: float, settings: dict, measured: dict) -> Feedback:
+    size, ratio = settings["image_size"], measured["flops_ratio"]
+    said = (f"Counted: a forward pass at 224×224 takes {ratio:.2f} times the FLOPs of one at "
+            f"{size}×{size}; you predicted {guess:g}. (The clock, on this machine right now: "
+            f"{measured['clock_ratio']:.2f} times.)")
+    off = max(guess, ratio) / min(guess, ratio)
+    if off <= TOLERANCE:
+        return Feedback.correct(f"{said} Within a factor {TOLERANCE:g} of the count: a good "
+                                "prediction. The clock adds fixed costs per layer and whatever "
+                                "else the machine is doing, so it follows the count only roughly.")
+    hint = ("Work grows with the number of pixels: the side squared."
+            if abs(guess - 224 / size) < 1e-6 * max(1, guess) and size != 224 else
+            "A convolution does the same work at every pixel of its input: count the pixels.")
+    return Feedback.incorrect(f"{said} That is off by more than a factor {TOLERANCE:g} from the "
+                              "count.", hint)
+
+
+SPEEDUP = Experiment(
+    "speedup", settings=("image_size",), parse=_speedup_number, variable="predicted_speedup",
+    judge=_judge_speedup, unchanged={"image_size": 224}, validate=_size_problem,
+    hint="A convolution does the same work at every pixel: count the pixels.")
+"""Exercise 2: how many times less work (FLOPs) is one forward pass at ``image_size`` than at
+224? Graded against the operation count, never against the clock (which a busy machine
+distorts); the clock's ratio is shown beside it."""
+
+
+@SPEEDUP.measures
+def speedup_experiment(model: torch.nn.Module, image_size: int, batch_size: int = 4) -> dict:
+    """Exercise 2's measurement: the FLOPs of one forward pass at 224 and at ``image_size``
+    (``inspect_model.forward_flops``), and, for comparison only, their median time
+    (``inspect_model.seconds_per_image``); recorded for :data:`SPEEDUP`."""
+    from .. import inspect_model
+
+    if (problem := _size_problem({"image_size": image_size})) is not None:
+        raise ValueError(problem)
+    big = torch.rand(batch_size, 3, 224, 224)
+    small = torch.rand(batch_size, 3, image_size, image_size)
+    flops_ratio = inspect_model.forward_flops(model, big[:1]) / inspect_model.forward_flops(model, small[:1])
+    with torch.no_grad():
+        clock_ratio = (inspect_model.seconds_per_image(model, big) /
+                       inspect_model.seconds_per_image(model, small))
+    return {"flops_ratio": flops_ratio, "clock_ratio": clock_ratio}
 
 
 def solution_speedup_prediction(image_size):
     """A model prediction: every convolution does the same work at each output pixel, so the
-    work, and roughly the time, scales with the number of pixels: (224 / size)²."""
+    work scales with the number of pixels: (224 / size)²."""
     return (224 / image_size) ** 2

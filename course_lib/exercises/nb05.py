@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 from torch import nn
 
-from . import Feedback, call_learner_code, is_unanswered
+from . import Experiment, Feedback, Forbidden, draw_rng, is_unanswered, number, whole_number
+
+
+REPLACE_HEAD = Forbidden(
+    "the course's helper", ("course_lib.models.replace_head",),
+    hint="Read the number of features from the old model.fc, then assign a new nn.Linear to "
+         "model.fc.")
+"""What ``make_five_class`` may not call (exercise 2 asks for the two lines by hand)."""
 
 
 class NarrowNet(nn.Module):
-    """A stand-in with a ResNet-style ``fc`` on 48 features, to catch a hard-coded 512."""
+    """A stand-in with a ResNet-style ``fc`` on ``width`` features, to catch a hard-coded 512."""
 
-    def __init__(self):
+    def __init__(self, width: int = 48):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(3, 48, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.fc = nn.Linear(48, 1000)
+        self.body = nn.Sequential(nn.Conv2d(3, width, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.fc = nn.Linear(width, 1000)
 
     def forward(self, x):
         return self.fc(self.body(x))
@@ -30,7 +38,7 @@ class NarrowNet(nn.Module):
 
 def _five_class_problem(make_five_class, original: nn.Module) -> Feedback | None:
     model = copy.deepcopy(original)
-    result, problem = call_learner_code(make_five_class, model, none_ok=True)
+    result, problem = REPLACE_HEAD.call(make_five_class, model, none_ok=True)
     if problem is not None:
         return problem
     model = result if isinstance(result, nn.Module) else model
@@ -48,12 +56,11 @@ def _five_class_problem(make_five_class, original: nn.Module) -> Feedback | None
     if head.in_features != old.in_features:
         if head.in_features == 512:
             return Feedback.incorrect(
-                f"Your head always takes 512 inputs, but this {type(original).__name__}'s layer "
-                f"before the head gives {old.in_features} features: the number is typed in "
-                "rather than read from the model.", "Read it from the old head before you "
-                "replace it; the check tries a second, narrower model.")
-        return Feedback.incorrect(f"The new head takes {head.in_features} inputs, but the layer "
-                                  f"before it produces {old.in_features} features.",
+                "Your head takes 512 inputs on every model, but the check's second, narrower "
+                "model gives fewer features: the number is typed in rather than read from the "
+                "model.", "Read it from the old head before you replace it.")
+        return Feedback.incorrect(f"On {type(original).__name__} your head's inputs do not "
+                                  "match the number of features the layer before it produces.",
                                   "The old head knows how many features it receives.")
     now = dict(model.named_parameters())
     changed = [name for name, p in original.named_parameters()
@@ -64,18 +71,20 @@ def _five_class_problem(make_five_class, original: nn.Module) -> Feedback | None
     with torch.no_grad():
         out = model.eval()(torch.rand(2, 3, 64, 64))
     if out.shape != (2, 5):
-        return Feedback.incorrect(f"The model outputs shape {tuple(out.shape)}, expected (2, 5).")
+        return Feedback.incorrect(f"For 2 images the model outputs shape {tuple(out.shape)}: one "
+                                  "score per class for each image.")
     return None
 
 
 def check_five_class_head(make_five_class, build_model) -> Feedback:
     """The learner writes make_five_class(model) that gives a ResNet18 a new 5-output head.
 
-    Tried on the ResNet18 from ``build_model`` and on :class:`NarrowNet` (48 features), so a
-    hard-coded ``in_features`` is caught.
+    Tried on the ResNet18 from ``build_model`` and on two :class:`NarrowNet` of random widths,
+    so a hard-coded ``in_features`` is caught; calling ``models.replace_head`` is refused.
     """
     resnet = build_model()
-    for original in (resnet, NarrowNet()):
+    widths = draw_rng().choice(np.arange(8, 200), size=2, replace=False)
+    for original in (resnet, *(NarrowNet(int(w)) for w in widths)):
         problem = _five_class_problem(make_five_class, original)
         if problem is not None:
             return problem
@@ -99,10 +108,13 @@ def check_head_only_count(answer, in_features: int = 512, num_classes: int = 5) 
     if answer == in_features * num_classes:
         return Feedback.incorrect("You counted the weights but not the biases.", "One bias per output.")
     if answer == in_features * num_classes + 1 or answer == in_features + num_classes:
-        return Feedback.incorrect(f"{answer} is not it: count the weight matrix and the bias "
-                                  "vector separately.", "How many weights connect each input to "
-                                  "each output? How many biases does each output have?")
-    return Feedback.incorrect(f"{answer} is not it.", "A Linear layer has one weight per "
+        return Feedback.incorrect("Count the weight matrix and the bias vector separately.",
+                                  "How many weights connect each input to each output? How many "
+                                  "biases does each output have?")
+    if isinstance(answer, (int, float)) and answer > 10 * expected:
+        return Feedback.incorrect("Far too many: only the new head trains; the frozen body "
+                                  "does not count.")
+    return Feedback.incorrect("Not the head's count.", "A Linear layer has one weight per "
                               "(input, output) pair and one bias per output.")
 
 
@@ -166,29 +178,45 @@ def solution_head_path(model):
     return last                                   # "classifier.3"
 
 
-def check_percent_prediction(predicted_percent, n_groups: int, counts: dict,
-                             tolerance: float = 10.0) -> Feedback:
-    """Change-and-predict: the percentage of trainable parameters when the last ``n_groups``
-    layer groups train; ``counts`` is the learner's own ``count_parameters`` result."""
-    if is_unanswered(predicted_percent):
-        return Feedback.unanswered(
-            "Not answered yet: before running, set `predicted_percent` to a number between 0 "
-            "and 100.", "Add up the last groups' sizes in the table above.")
-    try:
-        guess = float(predicted_percent)
-    except (TypeError, ValueError):
-        return Feedback.incorrect(f"Expected a number of percent, got {predicted_percent!r}.")
-    if not 0 <= guess <= 100:
-        return Feedback.incorrect(f"{guess:g} is not a percentage between 0 and 100.")
+PERCENT_TOLERANCE = 10.0
+"""A prediction within this many percentage points of the count is a good one."""
+
+
+_percent_number = number("a percentage", 0, 100)
+_groups_problem = whole_number("n_groups", 1, 19, " (Lite0 has 19 groups)")
+
+
+def _judge_percent(guess: float, settings: dict, counts: dict) -> Feedback:
+    n = settings["n_groups"]
     measured = 100 * counts["trainable"] / counts["total"]
-    text = (f"Training the last {n_groups} group(s): {counts['trainable']:,} of "
-            f"{counts['total']:,} parameters, {measured:.1f} %; you predicted {guess:g} %")
-    if abs(guess - measured) <= tolerance:
-        return Feedback.correct(f"{text}. Within {tolerance:g} points: a good prediction.")
+    text = (f"Training the last {n} group(s): {counts['trainable']:,} of {counts['total']:,} "
+            f"parameters, {measured:.1f} %; you predicted {guess:g} %")
+    if abs(guess - measured) <= PERCENT_TOLERANCE:
+        return Feedback.correct(f"{text}. Within {PERCENT_TOLERANCE:g} points: a good prediction.")
     hint = ("The late blocks are the wide ones: a few groups at the end hold most of the "
             "parameters." if guess < measured else
             "The early blocks are narrow: unfreezing them adds few parameters.")
-    return Feedback.incorrect(f"{text}: off by more than {tolerance:g} points.", hint)
+    return Feedback.incorrect(f"{text}: off by more than {PERCENT_TOLERANCE:g} points.", hint)
+
+
+PERCENT = Experiment(
+    "freeze_depth", settings=("n_groups",), parse=_percent_number,
+    variable="predicted_percent", judge=_judge_percent, validate=_groups_problem,
+    shown=[{"n_groups": n} for n in (1, 3, 19)],
+    hint="Add up the last groups' sizes in the table above.")
+"""Exercise 1: the share of Lite0's parameters that train when the last ``n_groups`` do."""
+
+
+@PERCENT.measures
+def freeze_experiment(model: nn.Module, n_groups: int) -> dict:
+    """Exercise 1's measurement: ``models.freeze_all_but_last(model, n_groups)``, then
+    ``models.count_parameters``; recorded for :data:`PERCENT`."""
+    from .. import models
+
+    if (problem := _groups_problem({"n_groups": n_groups})) is not None:
+        raise ValueError(problem)
+    models.freeze_all_but_last(model, n_groups)
+    return models.count_parameters(model)
 
 
 def solution_percent_prediction(n_groups, group_sizes):

@@ -1,25 +1,41 @@
 """Checks for notebook 08's exercises."""
 from __future__ import annotations
 
-from . import Feedback, Quiz, call_for_number, is_unanswered
+import numpy as np
+
+from . import Feedback, Quiz, call_for_number, draw_rng, is_unanswered
+
+
+def _cases(rng: np.random.Generator) -> list[tuple[float, float]]:
+    """Four random pairs of accuracies (with source, without): better, worse, and a tie."""
+    a, b = rng.uniform(0.3, 0.99, 2)
+    pairs = [(float(max(a, b)), float(min(a, b))), (float(min(a, b)), float(max(a, b)))]
+    c = float(rng.uniform(0.3, 0.99))
+    pairs.append((c, c))
+    pairs.append(tuple(float(v) for v in rng.uniform(0.0, 1.0, 2)))
+    return pairs
 
 
 def check_transfer_gap(transfer_gap) -> Feedback:
     """The learner writes transfer_gap(acc_with_source, acc_without_source) = R_with − R_without,
-    with risk R = 1 − accuracy: positive means negative transfer."""
-    cases = [((0.6, 0.8), 0.2), ((0.9, 0.7), -0.2), ((0.5, 0.5), 0.0)]
-    for args, expected in cases:
+    with risk R = 1 − accuracy: positive means negative transfer. Four random pairs per call."""
+    for args in _cases(draw_rng()):
+        expected = (1 - args[0]) - (1 - args[1])
         value, problem = call_for_number(transfer_gap, *args, name="transfer_gap")
         if problem is not None:
             return problem
         if abs(value - expected) < 1e-9:
             continue
+        case = ("the source helped" if args[0] > args[1] else "the source hurt" if args[0] < args[1]
+                else "both accuracies are equal")
         if abs(value + expected) < 1e-9:
-            return Feedback.incorrect(f"transfer_gap{args} = {value:+.2f}: the sign is flipped.",
+            return Feedback.incorrect(f"When {case}, your gap has the wrong sign (subtracting "
+                                      "accuracies instead of risks flips it).",
                                       "Risk with the source minus risk without; risk = 1 − accuracy.")
-        return Feedback.incorrect(f"transfer_gap{args} = {value}, expected {expected:+.2f}.",
+        return Feedback.incorrect(f"When {case}, your gap is off.",
                                   "Convert accuracies to risks (1 − accuracy) before subtracting.")
-    return Feedback.correct("Correct: a positive gap (higher risk with the source) is negative transfer.")
+    return Feedback.correct("Correct on random pairs: a positive gap (higher risk with the "
+                            "source) is negative transfer.")
 
 
 def check_k_prediction(prediction, comparison) -> Feedback:

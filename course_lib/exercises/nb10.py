@@ -5,12 +5,12 @@ A notebook never runs a ``solution_*`` function; the learner prints one with
 """
 from __future__ import annotations
 
-import contextlib
 from typing import Any, Callable
 
 import numpy as np
 
-from . import Feedback, Quiz, call_learner_code, check_prediction, is_unanswered
+from . import Feedback, Forbidden, Quiz, check_prediction, draw_rng, is_unanswered, \
+    outcome_with_tolerance
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -24,10 +24,12 @@ def check_skipped_load(dataset, expected_images: int, expected_classes: list[str
         return Feedback.incorrect(f"Expected the PhotoSet that photos.load_folder returns, got "
                                   f"{type(dataset).__name__}.")
     if list(dataset.classes) != list(expected_classes):
-        return Feedback.incorrect(f"Classes are {dataset.classes}, expected {expected_classes}.",
+        return Feedback.incorrect(f"Your set's classes are {list(dataset.classes)}: not the "
+                                  "folder's classes with photos in them.",
                                   "Load the folder that has one sub-folder per class.")
     if len(dataset) != expected_images:
-        return Feedback.incorrect(f"{len(dataset)} photos loaded, expected {expected_images}.",
+        side = "more" if len(dataset) > expected_images else "fewer"
+        return Feedback.incorrect(f"{len(dataset)} photos loaded: {side} than the readable ones.",
                                   "Skip the bad files, keep every readable photo (grey, CMYK, 16-bit, "
                                   "palette and animated ones too).")
     return Feedback.correct(f"Right: {len(dataset)} readable photos kept; the unreadable ones were named "
@@ -71,29 +73,24 @@ def solution_first_step():
 
 # --------------------------------------------------------------------------- exercise 3
 
-_CASES = [
-    (np.array([[8, 2], [1, 9]]), ["cat", "dog"]),
-    (np.array([[5, 0, 5], [1, 3, 0], [2, 2, 6]]), ["a", "b", "c"]),
-    (np.array([[0, 4], [0, 6]]), ["x", "y"]),
-]
+def _cases(rng: np.random.Generator) -> list[np.ndarray]:
+    """Three random confusion matrices (2 to 5 classes), every class with at least one photo."""
+    cases = []
+    for _ in range(3):
+        k = int(rng.integers(2, 6))
+        cm = rng.integers(0, 12, (k, k))
+        cm[np.arange(k), np.arange(k)] += rng.integers(1, 10, k)
+        cases.append(cm)
+    return cases
 
 
-@contextlib.contextmanager
-def _without_library_metrics():
-    """While the learner's function runs, the course's own metrics refuse to help."""
-    from course_lib import interpret
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("compute it from the matrix yourself, without course_lib.interpret")
-
-    saved = {name: getattr(interpret, name) for name in ("per_class_metrics", "report")}
-    for name in saved:
-        setattr(interpret, name, refuse)
-    try:
-        yield
-    finally:
-        for name, fn in saved.items():
-            setattr(interpret, name, fn)
+RECALL = Forbidden(
+    "a library metric",
+    ("course_lib.interpret.per_class_metrics", "course_lib.interpret.report",
+     "sklearn.metrics.recall_score", "sklearn.metrics.precision_recall_fscore_support",
+     "sklearn.metrics.classification_report", "sklearn.metrics.balanced_accuracy_score"),
+    hint="Rows of cm are the true classes: read row i.")
+"""What ``recall_of`` may not call."""
 
 
 def check_recall(recall_of: Callable[[Any, int], float]) -> Feedback:
@@ -101,10 +98,9 @@ def check_recall(recall_of: Callable[[Any, int], float]) -> Feedback:
     if is_unanswered(recall_of):
         return Feedback.unanswered("Not answered yet: define `recall_of(cm, i)`.",
                                    "Rows of cm are true classes, columns predicted classes.")
-    for cm, classes in _CASES:
-        for i in range(len(classes)):
-            with _without_library_metrics():
-                value, problem = call_learner_code(recall_of, cm.copy(), i)
+    for cm in _cases(draw_rng()):
+        for i in range(len(cm)):
+            value, problem = RECALL.call(recall_of, cm.copy(), i)
             if problem is not None:
                 return problem
             try:
@@ -113,18 +109,24 @@ def check_recall(recall_of: Callable[[Any, int], float]) -> Feedback:
                 return Feedback.incorrect(f"recall_of returned {value!r}, not a number.")
             expected = cm[i, i] / cm[i].sum()
             precision = cm[i, i] / cm[:, i].sum() if cm[:, i].sum() else float("nan")
-            if np.isclose(value, expected):
+            if np.isclose(value, expected, rtol=1e-9, atol=1e-12):
                 continue
-            if np.isclose(value, precision):
+            case = f"For class {i} of a random {len(cm)}-class confusion matrix"
+            if np.isclose(value, precision, rtol=1e-9, atol=1e-12):
                 return Feedback.incorrect(
-                    f"For class {i} of {cm.tolist()} you returned {value:.3f}: that is its precision "
-                    "(divided by the column: the photos *predicted* as the class).",
-                    "Recall divides by the row sum: all photos that truly are the class.")
-            return Feedback.incorrect(f"For class {i} of {cm.tolist()} you returned {value:.3f}, "
-                                      f"expected {expected:.3f}.",
-                                      "Recall = cm[i, i] / (number of photos whose true class is i).")
-    return Feedback.correct("Right: recall is the diagonal count over the row sum. A class with high "
-                            "precision but low recall is one the model rarely dares to predict.")
+                    f"{case} you returned its precision (divided by the column: the photos "
+                    "*predicted* as the class).",
+                    "Recall divides by all photos that truly are the class.")
+            if np.isclose(value, cm[i, i], rtol=1e-9):
+                return Feedback.incorrect(f"{case} you returned a count, not a share.")
+            if not 0 <= value <= 1:
+                return Feedback.incorrect(f"{case} your recall is not between 0 and 1.")
+            return Feedback.incorrect(f"{case} your value is not its recall.",
+                                      "Of the photos whose true class is i, which share did the "
+                                      "model find?")
+    return Feedback.correct("Right on random matrices: recall is the diagonal count over the row "
+                            "sum. A class with high precision but low recall is one the model "
+                            "rarely dares to predict.")
 
 
 def solution_recall_of():
@@ -151,8 +153,7 @@ def check_blur_prediction(prediction, sigma: float, accuracy: float, reference_s
     'incorrect'
     """
     gap = accuracy - reference_accuracy
-    measured = ("about the same" if abs(gap) <= tolerance else
-                "higher" if gap > 0 else "lower")
+    measured = outcome_with_tolerance(gap, tolerance)
     return check_prediction(
         prediction, options=BLUR_OPTIONS, measured=measured,
         result=(f"σ = {sigma:.1f} px: test accuracy {accuracy:.3f}, against {reference_accuracy:.3f} "

@@ -1,0 +1,132 @@
+"""Helpers shared by the exercise tests (``tests/test_exercises_nbNN.py``), and their own tests.
+
+- ``REPEATS``: every right answer is checked this many times (the checks draw new random
+  inputs on every call, so one lucky draw proves little);
+- ``leaks(feedback, values)``: the expected values that a feedback's text gives away;
+- ``recording(monkeypatch, module)``: the cases a check drew, to compute what it expected;
+- ``cells``: simulated IPython cells for predict-then-measure;
+- ``busy_cpu``: a busy-loop subprocess on every core while a test runs.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.exercises import Feedback, experiment
+
+REPEATS = 20
+GIVEAWAY = re.compile(r"\b(expected|should be|should get|the answer is|correct value)\b[^.\n]*\d",
+                      re.I)
+
+
+def _numbers(value) -> list[float]:
+    if torch.is_tensor(value):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return [float(v) for v in value.ravel()]
+    if isinstance(value, (list, tuple)):
+        return [n for v in value for n in _numbers(v)]
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return [float(value)]
+    return []
+
+
+def _forms(x: float) -> set[str]:
+    """How a check could have printed ``x``."""
+    if not math.isfinite(x):
+        return set()
+    forms = {f"{x:.2f}", f"{x:.3f}", f"{x:.4f}", f"{x:g}", f"{x:+.2f}", f"{x:+.3f}"}
+    if float(x).is_integer():
+        forms |= {str(int(x)), f"{int(x):,}"}
+    # one-digit integers and short decimals appear in any sentence: only longer forms count
+    return {f for f in forms if len(f.strip("+-")) >= 3 or (float(x).is_integer() and abs(x) >= 10)}
+
+
+def leaks(feedback: Feedback, *values) -> list[str]:
+    """Printed forms of ``values`` (numbers, tensors, lists) found in the feedback's text,
+    plus any sentence that announces an expected number."""
+    text = " ".join([feedback.message, *feedback.hints])
+    found = [f for v in values for x in _numbers(v) for f in _forms(x)
+             if re.search(rf"(?<![\d.]){re.escape(f)}(?![\d])", text)]
+    found += GIVEAWAY.findall(text)
+    return found
+
+
+def recording(monkeypatch, module, name: str = "_cases") -> list:
+    """Patch ``module.<name>`` so that every case list it draws is also kept here."""
+    drawn: list = []
+    original = getattr(module, name)
+
+    def keep(*args, **kwargs):
+        cases = original(*args, **kwargs)
+        drawn.append(cases)
+        return cases
+
+    monkeypatch.setattr(module, name, keep)
+    return drawn
+
+
+class Cells:
+    """Stand-in for IPython's execution count: ``cells.run()`` starts the next cell."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def run(self) -> "Cells":
+        self.count += 1
+        return self
+
+
+@pytest.fixture
+def cells(monkeypatch):
+    c = Cells()
+    monkeypatch.setattr(experiment, "_cell", lambda: c.count)
+    return c
+
+
+def predict_then_measure(cells: Cells, exp, prediction, measure, *args, **settings) -> Feedback:
+    """Record ``prediction`` for ``settings`` in one cell, run ``measure`` in the next one."""
+    exp.reset()
+    cells.run()
+    noted = exp.predict(prediction, **settings)
+    assert noted.status == "noted", str(noted)
+    cells.run()
+    return measure(*args)
+
+
+@pytest.fixture
+def busy_cpu():
+    """Keep every core busy (one busy-loop process per core) for the test's duration."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+             for _ in range(os.cpu_count() or 2)]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+
+
+def test_leaks_finds_printed_values_and_announced_numbers():
+    assert leaks(Feedback.incorrect("Got 0.250, expected 0.750."), 0.75)
+    assert leaks(Feedback.incorrect("Should be [0.95, -2.4]."), [0.95, -2.4])
+    assert leaks(Feedback.incorrect("Wrong.", "The answer is 3600 images."), 3600)
+    assert not leaks(Feedback.incorrect("Your rows sum to more than 1."), 0.75, 3600)
+    assert not leaks(Feedback.incorrect("Class 2 of the matrix."), 2)   # short forms are ordinary
+
+
+def test_busy_cpu_really_is_busy(busy_cpu):
+    import time
+
+    start, cpu = time.perf_counter(), time.process_time()
+    while time.perf_counter() - start < 0.3:
+        pass
+    assert time.process_time() - cpu > 0.0

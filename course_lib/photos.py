@@ -215,6 +215,16 @@ class FolderScan:
     files: dict[str, list[tuple[str, str]]]
     problems: list[str] = field(default_factory=list)
     hidden_skipped: int = 0
+    bad_files: list[str] = field(default_factory=list)  # the problems that are about one file
+
+    def _bad_file(self, line: str) -> None:
+        self.problems.append(line)
+        self.bad_files.append(line)
+
+    @property
+    def notes(self) -> list[str]:
+        """The problems that are not about one file (an empty class folder, stray images)."""
+        return [p for p in self.problems if p not in self.bad_files]
 
     def count(self) -> int:
         return sum(len(v) for v in self.files.values())
@@ -288,13 +298,13 @@ def scan_folder(root: str | Path) -> FolderScan:
                 if is_hidden(path):
                     scan.hidden_skipped += 1
                 elif path.suffix.lower() in HEIF_EXTENSIONS:
-                    scan.problems.append(f"{rel}: {HEIC_HELP}")
+                    scan._bad_file(f"{rel}: {HEIC_HELP}")
                 elif path.suffix.lower() not in IMAGE_EXTENSIONS:
-                    scan.problems.append(f"{rel}: not an image file (extension "
+                    scan._bad_file(f"{rel}: not an image file (extension "
                                          f"{path.suffix or 'none'!r}; accepted: "
                                          f"{', '.join(IMAGE_EXTENSIONS)}). Move it out of the folder.")
                 elif not path.exists():
-                    scan.problems.append(f"{rel}: a broken link (its target is gone). Remove the link.")
+                    scan._bad_file(f"{rel}: a broken link (its target is gone). Remove the link.")
                 else:
                     entries.append((rel, class_dir.name))
             if len(entries) == n_before:
@@ -676,23 +686,52 @@ def list_photos(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def load_folder(root: str | Path, preprocess: Preprocess, *, on_bad: str = "error",
-                progress: bool | None = None) -> PhotoSet:
-    """Every photo of a folder in one :class:`PhotoSet`, unsplit (all parts of a split layout).
+def files_to_read(scan: FolderScan, on_bad: str = "error") -> list[tuple[str, str]]:
+    """The ``(relative path, class)`` entries of a scanned folder, after saying what is wrong.
 
-    Files that are not photos (a ``.txt``, a ``.heic``) and unreadable photos raise
-    :class:`BadImageError` listing them, one per line; with ``on_bad="skip"`` they are left out
-    (and left where they are) with one warning naming them.
+    Files that are not photos this course can read (a ``.txt``, a ``.heic``, a broken link)
+    raise :class:`BadImageError` listing them, one per line; with ``on_bad="skip"`` they are
+    left out (and left where they are) with one warning naming them. Other problems (an empty
+    class folder, images outside any class folder) are one warning.
     """
     if on_bad not in ("error", "skip"):
         raise ValueError(f"on_bad must be 'error' or 'skip', got {on_bad!r}.")
-    scan = scan_folder(root)
-    not_photos = [p for p in scan.problems if "/" in p.split(":")[0] and not p.split(":")[0].endswith("/")]
-    if not_photos and on_bad == "error":
-        raise BadImageError("These files are not photos this course can read:\n  " + "\n  ".join(not_photos)
+    if scan.bad_files and on_bad == "error":
+        raise BadImageError("These files are not photos this course can read:\n  " + "\n  ".join(scan.bad_files)
                             + "\nMove them out of the folder, or load with on_bad='skip'.")
-    if not_photos:
-        warnings.warn(f"Skipped {len(not_photos)} file(s) that are not photos: "
-                      + ", ".join(p.split(":")[0] for p in not_photos), stacklevel=2)
-    entries = [e for part in scan.files.values() for e in part]
-    return load_photos(scan.root, entries, scan.classes, preprocess, on_bad=on_bad, progress=progress)
+    if scan.bad_files:
+        warnings.warn(f"Skipped {len(scan.bad_files)} file(s) that are not photos: "
+                      + ", ".join(p.split(": ")[0] for p in scan.bad_files), stacklevel=3)
+    if scan.notes:
+        warnings.warn("\n".join(scan.notes), stacklevel=3)
+    return [e for part in scan.files.values() for e in part]
+
+
+def require_photos_of_each_class(classes: Sequence[str], labels, root: Path) -> None:
+    """Raise :class:`DatasetLayoutError` if a class has no readable photo or fewer than two
+    classes have one."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(classes))
+    empty = [c for c, n in zip(classes, counts) if n == 0]
+    if empty:
+        raise DatasetLayoutError(f"{root}: no readable photos in class folder(s) {', '.join(empty)}. "
+                                 "Add photos that can be read, or remove the folder(s).")
+    if len(classes) < 2:
+        raise DatasetLayoutError(f"{root}: only {len(classes)} class folder has photos; a classifier needs "
+                                 "at least two classes. Add photos to a second class folder.")
+
+
+def load_folder(root: str | Path, preprocess: Preprocess, *, on_bad: str = "error",
+                progress: bool | None = None) -> PhotoSet:
+    """Every photo of a folder in memory, in one :class:`PhotoSet`, unsplit (all parts of a split
+    layout); for a few hundred photos (for a big folder, stream features instead).
+
+    Files that are not photos (a ``.txt``, a ``.heic``) and unreadable photos raise
+    :class:`BadImageError` listing them, one per line; with ``on_bad="skip"`` they are left out
+    (and left where they are) with one warning naming them (:func:`files_to_read`). A class
+    whose photos are all unreadable raises :class:`DatasetLayoutError`.
+    """
+    scan = scan_folder(root)
+    entries = files_to_read(scan, on_bad)
+    photos = load_photos(scan.root, entries, scan.classes, preprocess, on_bad=on_bad, progress=progress)
+    require_photos_of_each_class(photos.classes, photos.labels, scan.root)
+    return photos

@@ -430,10 +430,14 @@ def split_features(model: nn.Module, split, preprocess, *, cache: bool | Feature
 
 
 def folder_features(model: nn.Module, root: str | Path, entries: Sequence[tuple[str, str]],
-                    classes: Sequence[str], preprocess, **kwargs) -> Features:
+                    classes: Sequence[str], preprocess, *, cache: bool | FeatureCache = True,
+                    on_bad: str = "error", device: str | torch.device | None = None,
+                    batch_size: int | None = None, num_workers: int | None = None,
+                    progress: bool | None = None) -> Features:
     """Features of ``(relative path, class)`` entries under ``root`` (see :func:`split_features`)."""
     return _features(model, Path(root), [("all", rel, cls) for rel, cls in entries], classes, preprocess,
-                     parts=("all",), **kwargs)["all"]
+                     cache=cache, on_bad=on_bad, device=device, batch_size=batch_size,
+                     num_workers=num_workers, progress=progress, parts=("all",))["all"]
 
 
 def _features(model, root, entries, classes, preprocess, *, cache, on_bad, device, batch_size,
@@ -441,7 +445,10 @@ def _features(model, root, entries, classes, preprocess, *, cache, on_bad, devic
     if on_bad not in ("error", "skip"):
         raise ValueError(f"on_bad must be 'error' or 'skip', got {on_bad!r}.")
     root = Path(root)
-    store = FeatureCache.for_model(model, preprocess) if cache is True else (cache or None)
+    if cache is True:
+        store = FeatureCache.for_model(model, preprocess)
+    else:
+        store = cache if isinstance(cache, FeatureCache) else None   # (an empty cache is falsy)
     files = [root / rel for _, rel, _ in entries]
     rows, errors, computed = _extract(model, files, preprocess, cache=store, device=device,
                                       batch_size=batch_size, num_workers=num_workers,

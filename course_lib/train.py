@@ -311,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                          on_bad="skip" if args.skip_bad else "error", cache=not args.no_cache,
                          num_workers=args.workers, progress=False if args.quiet else None)
     except (CourseError, ValueError, OSError) as error:
-        print(f"error: {one_line(error)}", file=sys.stderr)
+        message = one_line(error).replace("load with on_bad='skip'", "pass --skip-bad")
+        print(f"error: {message.replace('on_bad=' + repr('skip'), '--skip-bad')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: the features computed so far are cached; run the same command again to "

@@ -216,18 +216,22 @@ class Cleaner:
         parts = Path(rel).parts
         return parts[1] if _in_split_layout(parts) else parts[0]
 
-    def set_aside(self, rel: str) -> Path:
-        """Move ``root/rel`` to ``root/_set_aside/rel``; return the new location."""
+    def _move(self, rel: str, target: Path, verb: str, new_class: str | None) -> Path:
+        """Move ``root/rel`` to a free name near ``target``; log it and update the split."""
         source = self._check(rel)
-        target = self._free(self.root / SET_ASIDE / rel)
+        target = self._free(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(source), str(target))
         new_rel = target.relative_to(self.root).as_posix()
-        self.log.append(f"set aside {rel} -> {new_rel}")
+        self.log.append(f"{verb} {rel} -> {new_rel}")
         self.moved[rel] = new_rel
         if self.split is not None:
-            self.split.move(rel, None)
+            self.split.move(rel, new_rel if new_class else None, new_class)
         return target
+
+    def set_aside(self, rel: str) -> Path:
+        """Move ``root/rel`` to ``root/_set_aside/rel``; return the new location."""
+        return self._move(rel, self.root / SET_ASIDE / rel, "set aside", None)
 
     def relabel(self, rel: str, new_class: str) -> Path:
         """Move ``root/rel`` into the folder of ``new_class``; return the new location.
@@ -241,18 +245,9 @@ class Cleaner:
         classes = getattr(self.split, "classes", None)
         if classes is not None and new_class not in classes:
             raise ValueError(f"{new_class!r} is not one of the classes {classes}.")
-        source = self._check(rel)
         new_parts = list(parts)
         new_parts[class_at] = new_class
-        target = self._free(self.root.joinpath(*new_parts))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(source), str(target))
-        new_rel = target.relative_to(self.root).as_posix()
-        self.log.append(f"relabelled {rel} -> {new_rel}")
-        self.moved[rel] = new_rel
-        if self.split is not None:
-            self.split.move(rel, new_rel, new_class)
-        return target
+        return self._move(rel, self.root.joinpath(*new_parts), "relabelled", new_class)
 
 
 def _in_split_layout(parts: tuple[str, ...]) -> bool:

@@ -216,3 +216,38 @@ def test_show_cleaner_refreshes_the_printed_lines_after_apply(tmp_path, monkeypa
     box.children[0].children[0].children[2].value = "relabel: dog"
     box.apply()
     assert shown[-1][0] == "update" and "Moved so far: 1 photo(s)" in shown[-1][1]
+
+
+@pytest.mark.slow
+def test_notebook_10_runs_again_after_cleaning_and_says_how_to_restore(repo_dir, tmp_path):
+    """Clean the demo folder as a learner would, then run notebook 10 again from the top."""
+    import sys
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from course_lib.paths import output_dir
+
+    sys.path.insert(0, str(repo_dir / "data_scripts"))
+    import build_demo_folder
+
+    folder = build_demo_folder.build(output_dir() / "demo_digits")
+    split = splits.split_folder(folder, val=0.2, test=0.2, seed=0)
+    cleaner = Cleaner(folder, split)
+    (first, first_class), (second, _) = split.parts["val"][0], split.parts["val"][-1]
+    cleaner.set_aside(first)
+    cleaner.relabel(second, first_class)
+    assert build_demo_folder.changes(folder)
+
+    nb = nbformat.read(repo_dir / "notebooks" / "10_your_own_data.ipynb", as_version=4)
+    for cell in nb.cells:                                     # skip the optional, slow section 7
+        cell.source = cell.source.replace("BEYOND = True", "BEYOND = False")
+    NotebookClient(nb, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(repo_dir / "notebooks")}}).execute()
+    printed = "".join(o.get("text", "") for o in nb.cells[2].outputs)
+    assert "has been cleaned (2 photo(s) moved)" in printed and "build_demo_folder.restore(folder)" in printed
+
+    build_demo_folder.restore(folder)
+    assert build_demo_folder.changes(folder) == []
+    again = splits.split_folder(folder, val=0.2, test=0.2, seed=0)
+    assert again.counts() == {c: {"train": 30, "val": 10, "test": 10} for c in ("eight", "five", "nine", "three")}

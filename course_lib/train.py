@@ -158,6 +158,15 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it is inside it (shorter, and the same on
+    every machine), else as it is."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _check_model_dir(model_dir: Path, folder: Path) -> None:
     from .errors import DatasetLayoutError
     from .export import is_model_folder
@@ -199,7 +208,7 @@ def train_folder(folder: str | Path, model_dir: str | Path, *, backbone: str = "
         f"({scan.layout} layout){notes}")
 
     split = splits.split_folder(folder, val=val, test=test, seed=seed, split_file=split_file, resplit=resplit)
-    say(f"[2/{STEPS}] split: kept in {split.file}")
+    say(f"[2/{STEPS}] split: kept in {_shown(split.file)}")
     for line in split.table().splitlines() + split.notes:
         say("      " + line)
 
@@ -259,8 +268,8 @@ def train_folder(folder: str | Path, model_dir: str | Path, *, backbone: str = "
         "versions": _versions(),
     }
     export.write_model_card(model_dir, card)
-    say(f"[6/{STEPS}] export: {model_dir} ({', '.join(sorted(p.name for p in model_dir.iterdir()))})")
-    say(f"      predict: python -m course_lib.predict {model_dir} photo.jpg")
+    say(f"[6/{STEPS}] export: {_shown(model_dir)}/ ({', '.join(sorted(p.name for p in model_dir.iterdir()))})")
+    say(f"      predict: python -m course_lib.predict {_shown(model_dir)} photo.jpg")
     return card
 
 

@@ -39,6 +39,7 @@ import numpy as np
 
 HEAD_GRID = tuple(float(c) for c in np.round(10.0 ** np.arange(-3, 2.01, 0.5), 6))  # C: 0.001 … 100
 MAX_ITER = 5000
+TOL = 1e-6            # L-BFGS stops when no gradient component exceeds this (scikit-learn: 1e-4)
 PACKAGES = ("torch", "torchvision", "numpy", "pillow", "scikit-learn", "safetensors",
             "efficientnet-lite-pytorch")
 STEPS = 6
@@ -51,12 +52,13 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
              grid: Sequence[float] = HEAD_GRID) -> tuple["nn.Linear", dict]:
     """A linear head on frozen features: multinomial logistic regression, L2 chosen on validation.
 
-    For each inverse regularisation strength ``C`` in ``grid`` (weak to strong is 100 … 0.001),
-    scikit-learn's L-BFGS fits the convex loss to convergence (warm-started along the grid) on
-    the training features; the ``C`` with the best validation accuracy is kept (ties: the lower
+    For each inverse regularisation strength ``C`` in ``grid`` (strong to weak: 0.001 … 100),
+    scikit-learn's L-BFGS fits the convex loss to convergence (its default tolerance,
+    warm-started along the grid) on the training features; the ``C`` with the best validation accuracy is kept (ties: the lower
     validation loss, then the stronger regularisation). Without validation photos ``C = 1``.
-    Features are divided by one number (their root mean square) so the grid suits any backbone;
-    the returned ``nn.Linear`` takes the raw features. Returns ``(head, info)`` with the chosen
+    Features are centred and divided by one number (their root mean square), which leaves the
+    model unchanged (the intercept is not penalised) but makes L-BFGS converge in fewer steps and
+    the grid suit any backbone; the returned ``nn.Linear`` takes the raw features. Returns ``(head, info)`` with the chosen
     ``C``, ``val_accuracy``, ``converged`` and every grid point's validation scores.
     """
     from sklearn.exceptions import ConvergenceWarning
@@ -68,18 +70,20 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
     missing = sorted(set(range(k)) - set(y.tolist()))
     if missing:
         raise ValueError(f"Classes {missing} have no training example; every class needs at least one.")
-    scale = float(np.sqrt((x ** 2).mean())) or 1.0
+    centre = x.mean(0)
+    scale = float(np.sqrt(((x - centre) ** 2).mean())) or 1.0
+    x = (x - centre) / scale
     has_val = val is not None and len(val[1]) > 0
-    vx = val[0].detach().double().cpu().numpy() / scale if has_val else None
+    vx = (val[0].detach().double().cpu().numpy() - centre) / scale if has_val else None
     vy = val[1].detach().cpu().numpy().astype(np.int64) if has_val else None
     grid = [float(c) for c in grid] if has_val else [1.0]
-    clf = LogisticRegression(C=grid[0], max_iter=MAX_ITER, tol=1e-6, warm_start=True)
+    clf = LogisticRegression(C=grid[0], max_iter=MAX_ITER, tol=TOL, warm_start=True)
     rows, best = [], None
     with threadpool_limits(1), warnings.catch_warnings():  # tiny matrices: one thread is fastest
         warnings.simplefilter("ignore", ConvergenceWarning)
         for C in sorted(grid):
             clf.set_params(C=C)
-            clf.fit(x / scale, y)
+            clf.fit(x, y)
             converged = bool(np.all(clf.n_iter_ < MAX_ITER))
             row = {"C": C, "converged": converged, "iterations": int(np.max(clf.n_iter_))}
             if has_val:
@@ -91,11 +95,11 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
                 key = (0.0, 0.0, 0.0)
             rows.append(row)
             if best is None or key > best[0]:
-                best = (key, C, _linear(clf, k, scale, x.shape[1]), row)
+                best = (key, C, _linear(clf, k, centre, scale), row)
     _, C, head, chosen = best
     info = {"C": C, "val_accuracy": chosen.get("val_accuracy"), "val_loss": chosen.get("val_loss"),
             "converged": chosen["converged"], "iterations": chosen["iterations"], "scale": scale,
-            "grid": rows}
+            "centre": centre, "grid": rows}
     return head, info
 
 
@@ -105,15 +109,17 @@ def _probabilities(clf, x: np.ndarray, k: int) -> np.ndarray:
     return p
 
 
-def _linear(clf, k: int, scale: float, dim: int) -> "nn.Linear":
-    """The fitted model as an ``nn.Linear`` on unscaled features (softmax gives its probabilities)."""
+def _linear(clf, k: int, centre: np.ndarray, scale: float) -> "nn.Linear":
+    """The fitted model as an ``nn.Linear`` on raw features: ``w·(x - centre)/scale + b`` folded
+    into one weight and bias (softmax of its output gives the model's probabilities)."""
     import torch
     from torch import nn
 
-    coef, intercept = clf.coef_ / scale, clf.intercept_
+    coef = clf.coef_ / scale
+    intercept = clf.intercept_ - coef @ centre
     if coef.shape[0] == 1:            # two classes: sigmoid(z) = softmax([-z/2, z/2])
         coef, intercept = np.vstack([-coef / 2, coef / 2]), np.r_[-intercept / 2, intercept / 2]
-    head = nn.Linear(dim, k)
+    head = nn.Linear(len(centre), k)
     with torch.no_grad():
         head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
         head.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))

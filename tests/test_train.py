@@ -60,11 +60,11 @@ def test_fit_head_picks_C_on_validation_and_matches_scikit_learn():
         assert info["C"] == best["C"] and info["val_accuracy"] == best["val_accuracy"]
         assert info["converged"] and len(info["grid"]) == len(train.HEAD_GRID) and head.out_features == k
         reference = LogisticRegression(C=info["C"], max_iter=5000, tol=1e-8).fit(
-            (x[:60] * 5 / info["scale"]).double().numpy(), y[:60].numpy())
+            ((x[:60] * 5).double().numpy() - info["centre"]) / info["scale"], y[:60].numpy())
         with torch.no_grad():
             ours = head(x[60:] * 5).softmax(1).double().numpy()
-        assert np.allclose(ours, reference.predict_proba((x[60:] * 5 / info["scale"]).double().numpy()),
-                           atol=1e-3)
+        expected = reference.predict_proba(((x[60:] * 5).double().numpy() - info["centre"]) / info["scale"])
+        assert np.allclose(ours, expected, atol=1e-3)
 
 
 def test_fit_head_without_validation_and_with_a_missing_class():

@@ -63,6 +63,11 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_json(path: Path, data) -> None:
+    """``data`` as indented UTF-8 JSON (non-ASCII names kept readable), written atomically."""
+    _write_text(Path(path), json.dumps(data, ensure_ascii=False, indent=1))
+
+
 def export_classifier(folder: str | Path, *, backbone: str, head: nn.Linear, classes: Sequence[str],
                       preprocess: ImagePreprocess, backbone_model: nn.Module | None = None,
                       metrics: dict | None = None) -> Path:
@@ -89,7 +94,7 @@ def export_classifier(folder: str | Path, *, backbone: str, head: nn.Linear, cla
     config = {"format": FORMAT, "backbone": backbone, "num_features": head.in_features,
               "classes": list(classes), "preprocess": preprocess.to_dict(),
               "fine_tuned_backbone": backbone_model is not None, "metrics": metrics or {}}
-    _write_text(folder / CONFIG, json.dumps(config, ensure_ascii=False, indent=1))
+    write_json(folder / CONFIG, config)
     return folder
 
 
@@ -116,7 +121,7 @@ def write_model_card(folder: str | Path, card: dict) -> tuple[Path, Path]:
     """
     folder = Path(folder)
     card = {"format": CARD_FORMAT, **card}
-    _write_text(folder / CARD_JSON, json.dumps(card, ensure_ascii=False, indent=1))
+    write_json(folder / CARD_JSON, card)
     _write_text(folder / CARD_MD, model_card_markdown(card))
     return folder / CARD_MD, folder / CARD_JSON
 
@@ -147,7 +152,7 @@ def model_card_markdown(card: dict) -> str:
                 name = {"test": "test (used once, at the end)", "val": "validation (chose the head)"}[part]
                 lines.append(f"| {name} | {_interval(metrics[part])} |")
         lines.append("")
-        if "confusion_test" in card:
+        if card.get("confusion_test"):
             cm = card["confusion_test"]
             lines += ["Confusion matrix on the test photos (rows: true class, columns: predicted):", "",
                       "| true \\ predicted | " + " | ".join(classes) + " |",

@@ -27,7 +27,6 @@ From Python, the same steps are :func:`train_folder`; the head alone is :func:`f
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import warnings
@@ -236,7 +235,7 @@ def train_folder(folder: str | Path, model_dir: str | Path, *, backbone: str = "
     say(f"[4/{STEPS}] head: logistic regression (L-BFGS, {'converged' if info['converged'] else 'NOT converged'}); "
         + chosen)
 
-    metrics = {"val": evaluate_head(head, valid.x, valid.y), "test": evaluate_head(head, tests.x, tests.y)}
+    metrics = {part: evaluate_head(head, f.x, f.y) for part, f in (("val", valid), ("test", tests)) if len(f)}
     if len(tests):
         m = metrics["test"]
         say(f"[5/{STEPS}] test: accuracy {m['accuracy']:.3f} ({m['correct']} of {m['total']} photos; 95 % "
@@ -252,8 +251,7 @@ def train_folder(folder: str | Path, model_dir: str | Path, *, backbone: str = "
                              preprocess=preprocess,
                              metrics={part: {k: v for k, v in m.items() if k != "confusion"}
                                       for part, m in metrics.items()})
-    (model_dir / "split.json").write_text(json.dumps(split.to_dict(), ensure_ascii=False, indent=1),
-                                          encoding="utf-8")
+    export.write_json(model_dir / "split.json", split.to_dict())
     card = {
         "name": scan.root.name,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -261,7 +259,7 @@ def train_folder(folder: str | Path, model_dir: str | Path, *, backbone: str = "
         "counts": split.counts(),
         "skipped": skipped,
         "metrics": {part: {k: v for k, v in m.items() if k != "confusion"} for part, m in metrics.items()},
-        "confusion_test": metrics["test"]["confusion"],
+        "confusion_test": metrics["test"]["confusion"] if "test" in metrics else None,
         "backbone": {"name": backbone, "weights_fingerprint": recipe.weights_fingerprint(extractor),
                      "num_features": int(train.x.shape[1]), "frozen": True},
         "preprocess": preprocess.to_dict(),

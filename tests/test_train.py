@@ -247,3 +247,19 @@ def test_predict_top_k_and_csv(tmp_path, capsys):
     assert predict.main([str(folder), str(photos_dir), "--top", "0"]) == 2
     assert predict.main([str(folder), str(photos_dir), "--csv", str(tmp_path / "no" / "x.csv")]) == 2
     assert "its folder does not exist" in capsys.readouterr().err
+
+
+def test_a_split_layout_without_test_photos_says_so(tmp_path):
+    folder = tmp_path / "given"
+    _folder(folder / "train", n=6)
+    _folder(folder / "val", n=2)
+    lines: list[str] = []
+    card = train.train_folder(folder, tmp_path / "model", image_size=32, say=lines.append, progress=False)
+    assert set(card["metrics"]) == {"val"} and card["confusion_test"] is None
+    assert any("no test photos" in line for line in lines)
+    readme = (tmp_path / "model" / "README.md").read_text()
+    assert "validation (chose the head)" in readme and "test (used once" not in readme
+    def no_nan(constant):
+        raise AssertionError(f"{constant} in model_card.json: not valid JSON")
+
+    json.loads((tmp_path / "model" / "model_card.json").read_text(), parse_constant=no_nan)

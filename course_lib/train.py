@@ -52,13 +52,14 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
     """A linear head on frozen features: multinomial logistic regression, L2 chosen on validation.
 
     For each inverse regularisation strength ``C`` in ``grid`` (strong to weak: 0.001 … 100),
-    scikit-learn's L-BFGS fits the convex loss to convergence (its default tolerance,
-    warm-started along the grid) on the training features; the ``C`` with the best validation accuracy is kept (ties: the lower
-    validation loss, then the stronger regularisation). Without validation photos ``C = 1``.
-    Features are centred and divided by one number (their root mean square), which leaves the
-    model unchanged (the intercept is not penalised) but makes L-BFGS converge in fewer steps and
-    the grid suit any backbone; the returned ``nn.Linear`` takes the raw features. Returns ``(head, info)`` with the chosen
-    ``C``, ``val_accuracy``, ``converged`` and every grid point's validation scores.
+    scikit-learn's L-BFGS fits the convex loss to convergence (no gradient component above
+    ``TOL``; warm-started along the grid) on the training features; the ``C`` with the best
+    validation accuracy is kept (ties: the lower validation loss, then the stronger
+    regularisation). Without validation photos ``C = 1``. Features are centred and divided by
+    one number (their root mean square): the model is the same (the intercept is not
+    penalised), L-BFGS converges in fewer steps and the grid suits any backbone; the returned
+    ``nn.Linear`` takes the raw features. Returns ``(head, info)`` with the chosen ``C``,
+    ``val_accuracy``, ``converged`` and every grid point's validation scores.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
@@ -229,11 +230,11 @@ def train_folder(folder: str | Path, model_dir: str | Path, *, backbone: str = "
     train, valid, tests = feats["train"], feats["val"], feats["test"]
     head, info = fit_head(train.x, train.y, (valid.x, valid.y) if len(valid) else None,
                           num_classes=len(split.classes))
-    chosen = (f"C = {info['C']:g} (inverse L2 strength) chosen on {len(valid)} validation photos from "
+    chosen = (f"C = {info['C']:.3g} (inverse L2 strength) chosen on {len(valid)} validation photos from "
               f"{len(info['grid'])} values, validation accuracy {info['val_accuracy']:.3f}"
               if len(valid) else "no validation photos: C = 1 (inverse L2 strength), not tuned")
-    say(f"[4/{STEPS}] head: logistic regression (L-BFGS, {'converged' if info['converged'] else 'NOT converged'}); "
-        + chosen)
+    state = "converged" if info["converged"] else "NOT converged"
+    say(f"[4/{STEPS}] head: logistic regression (L-BFGS, {state}); {chosen}")
 
     metrics = {part: evaluate_head(head, f.x, f.y) for part, f in (("val", valid), ("test", tests)) if len(f)}
     if len(tests):

@@ -4,11 +4,9 @@ processes (fork and spawn), memory flat in the number of photos, cache hits, new
 unreadable files, interrupted runs, clearing."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np

@@ -38,6 +38,7 @@ import io
 import os
 import re
 import warnings
+from collections import abc
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -564,7 +565,7 @@ def _batches_of(dataset: PhotoFiles, batch_size: int, num_workers: int,
         yield collate_photos([dataset[i] for i in range(start, min(len(dataset), start + batch_size))])
 
 
-class FolderCrops(Sequence):
+class FolderCrops(abc.Sequence):
     """What the model sees of each photo (float (3, S, S) in [0, 1]), read when indexed.
 
     Stands in for a tensor of images where only a few are looked at (plots, the cleaner):

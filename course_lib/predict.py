@@ -94,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         print("error: no photos found in " + ", ".join(map(str, args.photos)), file=sys.stderr)
         return 1
-    return _classify(model, files, args)
+    try:
+        return _classify(model, files, args)
+    except KeyboardInterrupt:
+        print("interrupted: the lines above were printed; no CSV file was written.", file=sys.stderr)
+        return 130
 
 
 def _classify(model: PhotoClassifier, files: list[Path], args) -> int:

@@ -4,7 +4,8 @@
 
 does what notebook 10 shows, step by step:
 
-1. **check** the folder (layout, files that are not photos);
+1. **check** the folder (layout, files that are not photos; a photo that cannot be decoded is
+   found while its features are computed, and all of them are named at once);
 2. **split** it into train / validation / test once and keep the split (``outputs/splits/``);
 3. **features**: every photo through the frozen pretrained network, streamed in batches
    (memory flat in the number of photos) and cached on disk (a second run computes only new

@@ -27,17 +27,18 @@ Modules, one job each (CONTRIBUTING.md says which notebooks use which):
 - ``models``: pretrained backbones, preprocessing, heads, freezing, ``evaluating``
 - ``objectives``: softmax, cross-entropy and empirical risk from scratch
 - ``paths``: where the course reads and writes files
-- ``photos``: read your own photos the camera's way (EXIF, huge, CMYK, 16-bit, GIF); one preprocessing
+- ``photos``: read your own photos the camera's way (EXIF, huge, CMYK, 16-bit, GIF) and stream them in batches
 - ``plots``: shared figures, the one mean ± std plot
 - ``predict``: classify photo files with an exported model, from Python or the shell
 - ``pretrain``: the course's own small CNN pretrained on digits 0–4
-- ``recipe``: features on the best device, and the last block fine-tuned, for your photos
+- ``recipe``: features of a photo folder, streamed and cached on disk; the last block fine-tuned
 - ``repro``: seeding every random number generator
 - ``segmentation``: per-pixel classes: texture mosaics, a 1×1-conv head on frozen Lite0 maps, mean IoU
 - ``shift``: shifted test sets (rotation, blur, elastic distortion) for testing generalisation
 - ``splits``: split a photo folder into train / val / test once, and keep the split
 - ``text``: text datasets, tokenised loaders, mean pooling, sentence embeddings
 - ``tokens``: token classification (NER): word-piece label alignment, a tagging head, entity F1
+- ``train``: ``python -m course_lib.train FOLDER MODEL_DIR``: your photos to a model with its card, in one command
 - ``training``: the fit loop, evaluation, feature caching, label efficiency, summaries
 - ``transferability``: LogME, LEEP, kNN and linear-probe scores
 - ``verdicts``: each notebook's measured results, written for the bench's robustness and claims tables and the 中文小结

@@ -13,22 +13,17 @@ A ``transform`` (for example a backbone's preprocessing) is applied per item.
 """
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 from skimage.data import lfw_subset
 from sklearn.datasets import load_digits as _sk_load_digits
 from torch.utils.data import DataLoader, Dataset
 
-from .errors import BadImageError, DatasetLayoutError
+from .errors import DatasetLayoutError
 from .repro import torch_generator
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-
 
 class ArrayImageDataset(Dataset):
     """Images held in memory as one tensor, with labels and class names.
@@ -195,27 +190,6 @@ def make_loader(dataset: Dataset, batch_size: int = 32, shuffle: bool = False, s
 
 # --------------------------------------------------------------------------- image folders
 
-def _read_image(path: Path, image_size: int | None) -> torch.Tensor:
-    """Read one image as an RGB float tensor (3, H, W) in [0, 1]; BadImageError if unreadable."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
-                im = im.convert("RGBA")
-                background = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(background, im)
-            im = im.convert("RGB")
-            if image_size is not None:
-                im = im.resize((image_size, image_size), Image.Resampling.BILINEAR)
-            array = np.asarray(im, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise BadImageError(
-            f"Cannot read image {path}: {exc}. The file is corrupt or not an image. "
-            "Delete or replace it, or call load_image_folder(..., on_bad='skip') to skip such "
-            "files with a warning.") from None
-    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
-
-
 def require_class_folders(root: Path, class_dirs: Sequence[Path], stray: Sequence[str], example: str) -> None:
     """Raise :class:`DatasetLayoutError` unless ``root`` has at least two class sub-folders.
 
@@ -238,53 +212,18 @@ def require_class_folders(root: Path, class_dirs: Sequence[Path], stray: Sequenc
 
 
 def load_image_folder(root: str | Path, image_size: int = 128, on_bad: str = "error") -> ArrayImageDataset:
-    """Load your own photos laid out as ``root/<class name>/<image files>``.
+    """Load your own photos laid out as ``root/<class name>/<image files>``, in [0, 1].
 
-    Every file is checked: grayscale, RGBA and palette images are converted to RGB and
-    resized to ``image_size``×``image_size``; an unreadable or non-image file raises
-    :class:`BadImageError` naming the file (or, with ``on_bad="skip"``, is skipped with a
-    warning that names it). A wrong layout raises :class:`DatasetLayoutError` saying how to fix it.
-    Nothing in ``root`` is modified.
+    The course's one folder loader does the work (:func:`course_lib.photos.load_folder`):
+    EXIF orientation applied (a phone's portrait photo stays portrait), hidden files such as
+    ``.DS_Store`` skipped, grey, CMYK, 16-bit, palette and transparent images made RGB, the
+    shorter side resized to ``image_size`` and the centre square cropped (never squashed).
+    An unreadable or non-image file raises :class:`BadImageError` naming it (or, with
+    ``on_bad="skip"``, is left out with a warning that names it); a wrong layout raises
+    :class:`DatasetLayoutError` saying how to fix it. Nothing in ``root`` is modified.
+    For many photos, stream them instead (:func:`course_lib.recipe.split_features`).
     """
-    if on_bad not in ("error", "skip"):
-        raise ValueError(f"on_bad must be 'error' or 'skip', got {on_bad!r}.")
-    root = Path(root).expanduser()
-    example = "  my_photos/\n    cats/  img001.jpg img002.jpg ...\n    dogs/  img101.jpg ..."
-    if not root.is_dir():
-        raise DatasetLayoutError(f"{root} is not a folder. Expected one sub-folder per class:\n{example}")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    stray = sorted(p.name for p in root.iterdir()
-                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-    require_class_folders(root, class_dirs, stray, example)
-    if stray:
-        warnings.warn(f"Ignoring {len(stray)} image(s) directly in {root} (not in a class folder): "
-                      f"{', '.join(stray[:5])}", stacklevel=2)
-    images, labels, skipped = [], [], []
-    for label, class_dir in enumerate(class_dirs):
-        files = sorted(p for p in class_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
-        if not files:
-            raise DatasetLayoutError(f"Class folder {class_dir} is empty. Add images to it or "
-                                     "remove the folder.")
-        n_before = len(images)
-        for path in files:
-            if path.suffix.lower() not in IMAGE_EXTENSIONS:
-                if on_bad == "skip":
-                    skipped.append(path)
-                    continue
-                raise BadImageError(
-                    f"{path} is not an image file (extension {path.suffix or 'none'!r}; accepted: "
-                    f"{', '.join(IMAGE_EXTENSIONS)}). Move it out of the data folder, or call "
-                    "load_image_folder(..., on_bad='skip').")
-            try:
-                images.append(_read_image(path, image_size))
-            except BadImageError:
-                if on_bad == "error":
-                    raise
-                skipped.append(path)
-                continue
-            labels.append(label)
-        if len(images) == n_before:
-            raise DatasetLayoutError(f"Class folder {class_dir} has no readable images.")
-    for path in skipped:
-        warnings.warn(f"Skipped {path}: not a readable image.", stacklevel=2)
-    return ArrayImageDataset(torch.stack(images), labels, [p.name for p in class_dirs])
+    from .photos import Preprocess, load_folder
+
+    photos = load_folder(root, Preprocess(image_size, (0.0,) * 3, (1.0,) * 3), on_bad=on_bad, progress=False)
+    return ArrayImageDataset(photos.images, photos.labels, photos.classes)

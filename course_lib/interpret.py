@@ -4,9 +4,9 @@
 - :func:`worst_mistakes` and :func:`plot_worst`: the validation photos the model is most
   confidently wrong about (the highest loss first), with their probabilities;
 - :class:`Cleaner`: set a photo aside (moved to ``<your folder>/_set_aside/``, never deleted) or
-  relabel it (moved to another class folder); :func:`cleaner_widget` puts buttons on the worst
-  photos, and :func:`cleaner_fallback` prints the same actions as lines of code when widgets
-  are not available.
+  relabel it (moved to another class folder); :func:`show_cleaner` puts buttons on the worst
+  photos (:func:`cleaner_widget`) and prints the same actions as lines of code for a page
+  without widgets (:func:`cleaner_fallback`), refreshed after every move.
 
 >>> cm = confusion_matrix([0, 0, 1, 1, 1], [0, 1, 1, 1, 0], 2); cm
 array([[1, 1],
@@ -146,9 +146,10 @@ def worst_mistakes(probabilities: torch.Tensor, labels, classes: Sequence[str], 
     return out[:n]
 
 
-def plot_worst(mistakes: Sequence[Mistake], images: torch.Tensor, ncols: int = 4,
+def plot_worst(mistakes: Sequence[Mistake], images, ncols: int = 4,
                title: str = "Worst validation photos (lowest probability on the true class)"):
-    """A grid of the photos in ``mistakes`` (``images`` indexed by ``Mistake.index``, uint8)."""
+    """A grid of the photos in ``mistakes``: ``images[m.index]`` is photo ``m`` ((3, H, W), ``uint8``
+    or float in [0, 1]; a tensor, or the lazy ``features.images`` that reads only these)."""
     import matplotlib.pyplot as plt
 
     if not mistakes:
@@ -183,12 +184,14 @@ class Cleaner:
     and you can move them back by hand); relabelled photos move to the other class's folder
     (in the same ``train/``, ``val/`` or ``test/`` part for a split layout). A name already taken
     gets a numbered suffix. If a :class:`~course_lib.splits.FolderSplit` is given, its saved
-    split is updated, so the photo keeps its part. ``log`` lists every move.
+    split is updated, so the photo keeps its part. ``log`` lists every move; ``moved`` maps each
+    moved photo's old path to its new one.
     """
 
     root: Path
     split: object | None = None
     log: list[str] = field(default_factory=list)
+    moved: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -203,75 +206,108 @@ class Cleaner:
     def _check(self, rel: str) -> Path:
         source = self.root / rel
         if not source.is_file():
-            raise FileNotFoundError(f"{rel} is not a file under {self.root} (already moved?).")
+            where = f" (already moved to {self.moved[rel]})" if rel in self.moved else " (moved or deleted?)"
+            raise FileNotFoundError(f"{rel} is not a file under {self.root}{where}.")
         return source
+
+    @staticmethod
+    def class_of(rel: str) -> str:
+        """The class folder of a photo's relative path (``cat/a.jpg`` or ``train/cat/a.jpg``)."""
+        parts = Path(rel).parts
+        return parts[1] if _in_split_layout(parts) else parts[0]
+
+    def _move(self, rel: str, target: Path, verb: str, new_class: str | None) -> Path:
+        """Move ``root/rel`` to a free name near ``target``; log it and update the split."""
+        source = self._check(rel)
+        target = self._free(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(source), str(target))
+        new_rel = target.relative_to(self.root).as_posix()
+        self.log.append(f"{verb} {rel} -> {new_rel}")
+        self.moved[rel] = new_rel
+        if self.split is not None:
+            self.split.move(rel, new_rel if new_class else None, new_class)
+        return target
 
     def set_aside(self, rel: str) -> Path:
         """Move ``root/rel`` to ``root/_set_aside/rel``; return the new location."""
-        source = self._check(rel)
-        target = self._free(self.root / SET_ASIDE / rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(source), str(target))
-        self.log.append(f"set aside {rel} -> {target.relative_to(self.root).as_posix()}")
-        if self.split is not None:
-            self.split.move(rel, None)
-        return target
+        return self._move(rel, self.root / SET_ASIDE / rel, "set aside", None)
 
     def relabel(self, rel: str, new_class: str) -> Path:
-        """Move ``root/rel`` into the folder of ``new_class``; return the new location."""
-        source = self._check(rel)
+        """Move ``root/rel`` into the folder of ``new_class``; return the new location.
+
+        Relabelling a photo to the class it already has is refused (nothing would move).
+        """
         parts = Path(rel).parts
-        is_split = len(parts) >= 3 and parts[0] in ("train", "val", "valid", "validation", "test")
-        class_at = 1 if is_split else 0
+        class_at = 1 if _in_split_layout(parts) else 0
         if parts[class_at] == new_class:
-            return source
+            raise ValueError(f"{rel} is already in class {new_class!r}; nothing to move.")
         classes = getattr(self.split, "classes", None)
         if classes is not None and new_class not in classes:
             raise ValueError(f"{new_class!r} is not one of the classes {classes}.")
         new_parts = list(parts)
         new_parts[class_at] = new_class
-        target = self._free(self.root.joinpath(*new_parts))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(source), str(target))
-        new_rel = target.relative_to(self.root).as_posix()
-        self.log.append(f"relabelled {rel} -> {new_rel}")
-        if self.split is not None:
-            self.split.move(rel, new_rel, new_class)
-        return target
+        return self._move(rel, self.root.joinpath(*new_parts), "relabelled", new_class)
+
+
+def _in_split_layout(parts: tuple[str, ...]) -> bool:
+    return len(parts) >= 3 and parts[0] in ("train", "val", "valid", "validation", "test")
 
 
 def cleaner_fallback(cleaner: Cleaner, mistakes: Sequence[Mistake]) -> str:
-    """The cleaner's actions for ``mistakes`` as lines of code to copy into a cell (nothing moves)."""
-    lines = ["# To fix a photo, copy its line into a cell and run it (nothing has been moved):"]
+    """The cleaner's actions for ``mistakes`` as lines of code to copy into a cell.
+
+    The first line says what has been moved so far (nothing, or how many photos: see
+    ``cleaner.log``); photos already moved get no line.
+    """
+    if cleaner.log:
+        lines = [f"# Moved so far: {len(cleaner.log)} photo(s) (cleaner.log lists them). To fix another, "
+                 "copy its line into a cell and run it:"]
+    else:
+        lines = ["# To fix a photo, copy its line into a cell and run it (nothing has been moved yet):"]
     for m in mistakes:
+        if m.path in cleaner.moved:
+            continue
         if m.wrong:
             lines.append(f"cleaner.set_aside({m.path!r})   # or: cleaner.relabel({m.path!r}, {m.predicted!r})")
         else:
             lines.append(f"cleaner.set_aside({m.path!r})   # predicted right, with {m.probability:.2f}")
+    if len(lines) == 1:
+        lines.append("# (every photo shown has been moved)")
     return "\n".join(lines)
 
 
-def cleaner_widget(cleaner: Cleaner, mistakes: Sequence[Mistake], images: torch.Tensor, classes: Sequence[str]):
-    """Buttons on each photo of ``mistakes``: keep, set aside, or relabel; "Apply" moves the files.
-
-    Returns an ``ipywidgets.VBox``. Without ipywidgets, prints :func:`cleaner_fallback` instead
-    and returns ``None``.
-    """
-    try:
-        import ipywidgets as widgets
-    except ImportError:  # pragma: no cover - ipywidgets is a course dependency
-        print(cleaner_fallback(cleaner, mistakes))
-        return None
+def _png(image: torch.Tensor) -> bytes:
+    """A (3, H, W) image, ``uint8`` or float in [0, 1], as PNG bytes."""
     import io
 
     from PIL import Image
 
-    options = ["keep", "set aside"] + [f"relabel: {c}" for c in classes]
+    if image.dtype != torch.uint8:
+        image = (image.float().clamp(0, 1) * 255).round().to(torch.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(image.permute(1, 2, 0).numpy()).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def cleaner_widget(cleaner: Cleaner, mistakes: Sequence[Mistake], images, classes: Sequence[str],
+                   on_moved=None):
+    """Buttons on each photo of ``mistakes``: keep, set aside, or relabel; "Apply" moves the files.
+
+    ``images[m.index]`` is photo ``m``'s image ((3, H, W), ``uint8`` or float in [0, 1]: a
+    tensor, or the lazy ``features.images``). Each photo's menu offers the classes other than
+    its own. Apply moves what is chosen and not moved yet, one photo at a time; the status says
+    how many photos moved and names any that could not. ``on_moved()`` is called after each
+    Apply (:func:`show_cleaner` refreshes the printed lines with it). Returns an
+    ``ipywidgets.VBox`` (``box.apply()`` presses Apply, for scripts and tests).
+    """
+    import ipywidgets as widgets
+
     rows, choices = [], []
     for m in mistakes:
-        buffer = io.BytesIO()
-        Image.fromarray(images[m.index].permute(1, 2, 0).numpy()).save(buffer, format="PNG")
-        picture = widgets.Image(value=buffer.getvalue(), format="png", width=120, height=120)
+        picture = widgets.Image(value=_png(images[m.index]), format="png", width=120, height=120)
+        own = Cleaner.class_of(m.path)
+        options = ["keep", "set aside"] + [f"relabel: {c}" for c in classes if c != own]
         choice = widgets.Dropdown(options=options, value="keep", layout=widgets.Layout(width="150px"))
         label = widgets.HTML(f"<small>{m.path}<br>true <b>{m.true}</b>, predicted <b>{m.predicted}</b> "
                              f"({m.probability:.2f})</small>")
@@ -282,21 +318,51 @@ def cleaner_widget(cleaner: Cleaner, mistakes: Sequence[Mistake], images: torch.
                            tooltip="Move the photos as chosen (nothing is deleted)")
 
     def on_apply(_=None):
-        done = []
+        moved, failed = 0, []
         for m, choice in choices:
-            if choice.value == "set aside":
-                cleaner.set_aside(m.path)
-            elif choice.value.startswith("relabel: "):
-                cleaner.relabel(m.path, choice.value.split(": ", 1)[1])
-            else:
+            if choice.disabled or choice.value == "keep":
                 continue
-            done.append(m.path)
+            try:
+                if choice.value == "set aside":
+                    cleaner.set_aside(m.path)
+                else:
+                    cleaner.relabel(m.path, choice.value.split(": ", 1)[1])
+            except (OSError, ValueError) as error:
+                failed.append(f"{m.path}: {error}")
+                continue
+            moved += 1
             choice.disabled = True
-        status.value = f"Moved {len(done)} photo(s). Re-run the notebook from the split to retrain."
+        text = f"Moved {moved} photo(s) ({len(cleaner.log)} in all)." if moved else "Nothing new to move."
+        if failed:
+            text += " Not moved: " + "; ".join(failed)
+        status.value = text + " Run the notebook again from section 1 to retrain on the cleaned folder."
+        if on_moved is not None:
+            on_moved()
 
     apply.on_click(on_apply)
     box = widgets.VBox([widgets.GridBox(rows, layout=widgets.Layout(
         grid_template_columns="repeat(4, 170px)")), widgets.HBox([apply, status])])
     box.add_class("photo-cleaner")
     box.apply = on_apply  # for tests and scripted use
+    return box
+
+
+def show_cleaner(cleaner: Cleaner, mistakes: Sequence[Mistake], images, classes: Sequence[str]):
+    """Display :func:`cleaner_widget` and, below it, :func:`cleaner_fallback`'s lines.
+
+    The lines are the same actions for a page without widgets (a static view, a plain
+    terminal); after each Apply they are refreshed, so they never claim that nothing moved.
+    Returns the widget.
+    """
+    from IPython.display import Pretty, display
+
+    handle = {}
+
+    def refresh() -> None:
+        if handle.get("lines") is not None:
+            handle["lines"].update(Pretty(cleaner_fallback(cleaner, mistakes)))
+
+    box = cleaner_widget(cleaner, mistakes, images, classes, on_moved=refresh)
+    display(box)
+    handle["lines"] = display(Pretty(cleaner_fallback(cleaner, mistakes)), display_id=True)
     return box

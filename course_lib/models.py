@@ -44,23 +44,79 @@ _HEAD_NAMES = ("fc", "_fc", "classifier", "head")
 
 # --------------------------------------------------------------------------- preprocessing
 
-class ImagePreprocess:
-    """Turn images into what a backbone expects: 3 channels, ``image_size`` square, normalised.
+RESIZE = "shorter side to image_size (bilinear, antialiased when shrinking), then centre crop"
+_OLD_RESIZE = "shorter side to image_size, then centre crop"  # photos.Preprocess before the merge
 
-    Accepts a float tensor in [0, 1] shaped (C, H, W) or (N, C, H, W) with C = 1 or 3,
-    a PIL image, or a uint8 NumPy array (H, W) / (H, W, 3). Resizes the shorter side to
-    ``image_size`` and centre-crops, so non-square photos are not distorted.
+
+@dataclass(frozen=True, repr=False)
+class ImagePreprocess:
+    """The course's one image preprocessing: 3 channels, ``image_size`` square, normalised.
+
+    Used by every notebook's datasets, by your own photos (training and prediction) and saved
+    with an exported model. It accepts
+
+    - a float tensor in [0, 1] shaped (C, H, W) or (N, C, H, W) with C = 1 or 3, or a uint8
+      tensor (divided by 255), or a NumPy array (H, W) / (H, W, 3);
+    - a photo: a file path, read by :func:`course_lib.photos.read_photo` (EXIF orientation
+      applied, a big JPEG decoded at 1/2, 1/4 or 1/8 of its size while still ≥ ``image_size``),
+      or a ``PIL.Image`` (EXIF orientation applied, converted to RGB, used at its size).
+
+    Then, for every kind of input, the same torch operations: the shorter side is resized to
+    ``image_size`` (bilinear, antialiased when shrinking), the centre square is cropped (never
+    squashed), and each channel becomes ``(x - mean) / std``.
 
     >>> p = ImagePreprocess(64, (0.5,) * 3, (0.5,) * 3)
     >>> tuple(p(torch.rand(1, 25, 25)).shape)
     (3, 64, 64)
+    >>> from PIL import Image
+    >>> x = p(Image.new("RGB", (120, 80), (255, 0, 0)))       # landscape: resized, centre-cropped
+    >>> tuple(x.shape), round(float(x[0].mean()), 3), round(float(x[1].mean()), 3)
+    ((3, 64, 64), 1.0, -1.0)
+    >>> ImagePreprocess.from_dict(p.to_dict()) == p             # saved with a model as JSON
+    True
     """
 
-    def __init__(self, image_size: int, mean, std):
-        self.image_size, self.mean, self.std = int(image_size), tuple(mean), tuple(std)
+    image_size: int = 224
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
-    def __call__(self, image) -> torch.Tensor:
-        x = _to_float_tensor(image)
+    def __post_init__(self) -> None:
+        size = self.image_size
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer, float)) or int(size) != size or size < 8:
+            raise ValueError(f"image_size must be an integer of at least 8 pixels, got {size!r}.")
+        try:
+            mean, std = tuple(float(v) for v in self.mean), tuple(float(v) for v in self.std)
+        except (TypeError, ValueError):
+            mean, std = (), ()
+        if len(mean) != 3 or len(std) != 3 or min(std) <= 0 or not all(np.isfinite(mean + std)):
+            raise ValueError("mean and std need 3 values each (one per RGB channel), std > 0; got "
+                             f"mean={self.mean!r}, std={self.std!r}.")
+        object.__setattr__(self, "image_size", int(size))
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "std", std)
+
+    @classmethod
+    def for_backbone(cls, name: str, image_size: int = 224) -> "ImagePreprocess":
+        """The preprocessing a pretrained backbone expects (its normalisation) at ``image_size``.
+
+        >>> ImagePreprocess.for_backbone("resnet18", 96).mean
+        (0.485, 0.456, 0.406)
+        """
+        if name not in NORMALISATION:
+            raise UnknownBackboneError(f"No image preprocessing is known for {name!r}; choose one of "
+                                       f"{', '.join(NORMALISATION)}.")
+        return cls(image_size, *NORMALISATION[name])
+
+    def __call__(self, image, *, root: str | Path | None = None) -> torch.Tensor:
+        """The network's input: (3, S, S), or (N, 3, S, S) for a batch tensor."""
+        return self.normalise(self.resize_crop(image, root=root))
+
+    def resize_crop(self, image, *, root: str | Path | None = None) -> torch.Tensor:
+        """Any accepted input → float (3, S, S) or (N, 3, S, S) in [0, 1]: RGB, resized, cropped.
+
+        ``root``: for a file path, name it relative to this folder in error messages.
+        """
+        x = _to_float_tensor(self._pixels(image, root))
         single = x.ndim == 3
         if single:
             x = x[None]
@@ -77,10 +133,54 @@ class ImagePreprocess:
             top = (x.shape[-2] - self.image_size) // 2
             left = (x.shape[-1] - self.image_size) // 2
             x = x[..., top:top + self.image_size, left:left + self.image_size]
-        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
-        std = torch.tensor(self.std).view(1, 3, 1, 1)
-        x = (x - mean) / std
         return x[0] if single else x
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (…, 3, S, S), uint8 or float in [0, 1] → ``(x - mean) / std`` per channel."""
+        x = images.float() / 255.0 if images.dtype == torch.uint8 else images
+        shape = (1, 3, 1, 1) if x.ndim == 4 else (3, 1, 1)
+        mean = torch.tensor(self.mean, device=x.device).view(shape)
+        std = torch.tensor(self.std, device=x.device).view(shape)
+        return (x - mean) / std
+
+    def prepare(self, image, *, root: str | Path | None = None) -> torch.Tensor:
+        """:meth:`resize_crop` as a ``uint8`` image (3, S, S), to save or show a photo as the
+        model sees it. The network's input is computed before this rounding: a tiny change of
+        the pixels can move the features (the model's input is :meth:`__call__`)."""
+        x = self.resize_crop(image, root=root)
+        return (x * 255.0).round().clamp(0, 255).to(torch.uint8)
+
+    def _pixels(self, image, root):
+        if isinstance(image, (str, os.PathLike)):
+            from .photos import read_photo
+
+            return np.asarray(read_photo(image, self.image_size, root=root))  # upright RGB uint8
+        return image
+
+    def to_dict(self) -> dict:
+        """JSON-ready settings (saved with an exported model)."""
+        return {"image_size": self.image_size, "mean": list(self.mean), "std": list(self.std),
+                "resize": RESIZE}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ImagePreprocess":
+        """The preprocessing :meth:`to_dict` wrote; a clear ``ValueError`` for anything else."""
+        if not isinstance(d, dict):
+            raise ValueError(f"The preprocessing must be a JSON object, got {type(d).__name__}.")
+        unknown = set(d) - {"image_size", "mean", "std", "resize"}
+        if unknown:
+            raise ValueError(f"Unknown preprocessing settings {sorted(unknown)}: this model was saved by "
+                             "a newer course_lib. Update the course, or re-export the model.")
+        if d.get("resize", RESIZE) not in (RESIZE, _OLD_RESIZE):
+            raise ValueError(f"Unknown resize method {d['resize']!r}; re-export the model.")
+        if "image_size" not in d:
+            raise ValueError("The preprocessing has no image_size; re-export the model.")
+        return cls(d["image_size"], d.get("mean", (0.5,) * 3), d.get("std", (0.5,) * 3))
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self.to_dict())
 
     def __repr__(self) -> str:
         return (f"ImagePreprocess(image_size={self.image_size}, grey->RGB, "
@@ -92,7 +192,13 @@ def _to_float_tensor(image) -> torch.Tensor:
         if image.dtype == torch.uint8:
             return image.float() / 255.0
         return image.float()
-    array = np.asarray(image)  # PIL images convert too
+    from PIL import Image
+
+    if isinstance(image, Image.Image):  # a photo: upright, RGB (as read_photo gives files)
+        from .photos import upright_rgb
+
+        image = upright_rgb(image)
+    array = np.asarray(image)
     if array.dtype == np.uint8:
         array = array.astype(np.float32) / 255.0
     array = array.astype(np.float32)
@@ -112,7 +218,7 @@ def image_preprocess(name: str, image_size: int = 224) -> ImagePreprocess:
     """
     if name not in NORMALISATION:
         raise UnknownBackboneError(_unknown(name, tuple(NORMALISATION)))
-    return ImagePreprocess(image_size, *NORMALISATION[name])
+    return ImagePreprocess.for_backbone(name, image_size)
 
 
 # --------------------------------------------------------------------------- backbones

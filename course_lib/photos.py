@@ -1,18 +1,25 @@
-"""Read your own photos the way the camera meant them, and turn them into a network's input.
+"""Read your own photos the way the camera meant them, and stream them into a network.
 
 Phone and camera photos are not the tidy arrays of a benchmark: a portrait photo is often stored
 sideways with an EXIF "orientation" tag, a 12-megapixel JPEG takes 36 MB once decoded, some files
 are CMYK, 16-bit, palette or animated, a folder collects ``.DS_Store`` and ``Thumbs.db``, and
 an iPhone saves ``.heic``. This module handles each of them:
 
-- :func:`read_photo` opens one file, applies its EXIF orientation, decodes a big JPEG at reduced
-  size (draft mode: 1/2, 1/4 or 1/8 while decoding), and returns an RGB image;
-- :class:`Preprocess` is *the one* preprocessing object, used at training and at prediction and
-  saved with the model: aspect-preserving resize, centre crop, normalisation;
+- :func:`read_photo` opens one file, applies its EXIF orientation, decodes a big photo at
+  reduced size (JPEG draft mode: 1/2, 1/4 or 1/8 while decoding), and returns an RGB image;
+- :class:`Preprocess` is *the one* preprocessing of the course (it is
+  :class:`course_lib.models.ImagePreprocess`), used at training and at prediction and saved
+  with the model: aspect-preserving resize, centre crop, normalisation;
 - :func:`scan_folder` lists a ``root/<class>/<images>`` folder (or an existing ``train/``,
   ``val/``, ``test/`` layout), skipping hidden files and following symlinks; :func:`check_folder`
   reports every problem at once, one per line;
-- :func:`load_photos` reads many files (with a progress bar) into a :class:`PhotoSet`.
+- :func:`stream_photos` reads any number of files in batches, decoding in worker processes
+  while the network runs, with a progress bar; memory does not grow with the folder;
+- :func:`load_photos` reads a few files into memory (a :class:`PhotoSet`), for plots and
+  augmentation of small sets.
+
+Every photo becomes the network's input the same way, streamed, in memory or at prediction:
+``preprocess(file)``.
 
 Nothing here writes to your folder.
 
@@ -26,19 +33,24 @@ True
 """
 from __future__ import annotations
 
-import json
+import hashlib
+import io
 import os
+import re
 import warnings
-from dataclasses import asdict, dataclass, field
+from collections import abc
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from .data import require_class_folders
 from .errors import BadImageError, DatasetLayoutError
+from .models import ImagePreprocess
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 HEIF_EXTENSIONS = (".heic", ".heif")
@@ -92,13 +104,65 @@ def _to_rgb(im):
     return im.convert("RGB")  # L, 1, P, CMYK, YCbCr, RGB
 
 
+def upright_rgb(im):
+    """A PIL image as the camera meant it: EXIF orientation applied, converted to RGB.
+
+    >>> from PIL import Image
+    >>> upright_rgb(Image.new("L", (3, 2))).mode
+    'RGB'
+    """
+    from PIL import ImageOps
+
+    return _to_rgb(ImageOps.exif_transpose(im))
+
+
+def _reduction(size: tuple[int, int], min_side: int) -> int:
+    """The largest of 8, 4, 2 (else 1) that keeps both sides of ``size`` at least ``min_side``."""
+    for factor in (8, 4, 2):
+        if min(size) // factor >= min_side:
+            return factor
+    return 1
+
+
+def _open(source, where: str, min_side: int | None):
+    """Decode ``source`` (a path or a binary file object) as an upright RGB ``PIL.Image``."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(source) as im:
+            if min_side and im.format == "JPEG":
+                im.draft(im.mode, (int(min_side), int(min_side)))
+            if getattr(im, "n_frames", 1) > 1:
+                im.seek(0)  # animated GIF / WebP / multi-page TIFF: the first frame
+            im.load()
+            if min_side and im.format != "JPEG":
+                factor = _reduction(im.size, int(min_side))
+                if factor > 1 and im.mode in ("RGB", "RGBA", "L", "LA"):
+                    im = im.reduce(factor)  # as JPEG draft decoding does: ≥ min_side kept
+            return upright_rgb(im)
+    except Image.DecompressionBombError as exc:
+        raise BadImageError(f"{where}: the image is too large to read safely ({exc}). Downscale it "
+                            "with an image editor first.") from None
+    except FileNotFoundError:
+        raise BadImageError(f"{where}: no such file (a broken link, or it was moved). "
+                            "Check the path.") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        reason = str(exc)
+        if isinstance(source, (str, Path)):
+            reason = reason.replace(f"'{source}'", "it").replace(str(source), "it")
+        reason = re.sub(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "it", reason)
+        raise BadImageError(f"{where}: cannot read it as an image ({reason}). The file is corrupt, "
+                            "truncated or not an image: replace it, move it out of the folder, or "
+                            "load with on_bad='skip' to leave it out with a warning.") from None
+
+
 def read_photo(path: str | Path, min_side: int | None = None, *, root: str | Path | None = None):
     """Open one photo as an upright RGB ``PIL.Image``.
 
     - The EXIF orientation is applied (a portrait phone photo comes out portrait).
-    - ``min_side``: for a JPEG, decode at the smallest of 1/1, 1/2, 1/4, 1/8 scale whose width
-      and height both stay ≥ ``min_side`` (a 12 MP photo read for 224 px costs about 0.6 MB, not
-      36 MB). Other formats are decoded at full size.
+    - ``min_side``: a big photo is decoded at reduced size, the smallest of 1/1, 1/2, 1/4, 1/8
+      whose width and height both stay ≥ ``min_side``: a JPEG while decoding (draft mode: a
+      12 MP photo read for 224 px costs about 0.6 MB, not 36 MB), other formats right after.
     - CMYK, grayscale, 16-bit, palette and transparent images become RGB (transparency on
       white); an animated GIF gives its first frame.
     - Anything unreadable raises :class:`BadImageError` saying which file (relative to ``root``
@@ -109,119 +173,31 @@ def read_photo(path: str | Path, min_side: int | None = None, *, root: str | Pat
     >>> im = read_photo(f); im.mode, im.size
     ('RGB', (30, 20))
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     path = Path(path)
     where = _relative(path, Path(root) if root is not None else None)
     if path.suffix.lower() in HEIF_EXTENSIONS:
         raise BadImageError(f"{where}: {HEIC_HELP}")
-    try:
-        with Image.open(path) as im:
-            if min_side and im.format == "JPEG":
-                im.draft(im.mode, (int(min_side), int(min_side)))
-            if getattr(im, "n_frames", 1) > 1:
-                im.seek(0)  # animated GIF / WebP / multi-page TIFF: the first frame
-            im.load()
-            upright = ImageOps.exif_transpose(im)
-            return _to_rgb(upright)
-    except Image.DecompressionBombError as exc:
-        raise BadImageError(f"{where}: the image is too large to read safely ({exc}). Downscale it "
-                            "with an image editor first.") from None
-    except FileNotFoundError:
-        raise BadImageError(f"{where}: no such file (a broken link, or it was moved). "
-                            "Check the path.") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        reason = str(exc).replace(f"'{path}'", "it").replace(str(path), "it")
-        raise BadImageError(f"{where}: cannot read it as an image ({reason}). The file is corrupt, "
-                            "truncated or not an image: replace it, move it out of the folder, or "
-                            "load with on_bad='skip' to leave it out with a warning.") from None
+    return _open(path, where, min_side)
+
+
+def decode_photo(data: bytes, name: str, min_side: int | None = None):
+    """:func:`read_photo` for the bytes of a file already read (``name`` is used in errors).
+
+    >>> import io; from PIL import Image
+    >>> buffer = io.BytesIO(); Image.new("RGB", (40, 30)).save(buffer, format="PNG")
+    >>> decode_photo(buffer.getvalue(), "x.png").size
+    (40, 30)
+    """
+    if Path(name).suffix.lower() in HEIF_EXTENSIONS:
+        raise BadImageError(f"{name}: {HEIC_HELP}")
+    return _open(io.BytesIO(data), name, min_side)
 
 
 # --------------------------------------------------------------------------- preprocessing
 
-@dataclass(frozen=True)
-class Preprocess:
-    """The one preprocessing of a photo classifier, identical at training and at prediction.
-
-    Reading (:func:`read_photo` with JPEG draft decoding at ``image_size``), an aspect-preserving
-    resize of the shorter side to ``image_size`` followed by a centre crop to a square, then
-    ``(x - mean) / std`` per channel. It is saved with the exported model as JSON
-    (:meth:`to_dict`), so the model never sees a photo prepared differently.
-
-    ``prepare`` gives the cropped ``uint8`` image (3, S, S) to store or show; ``normalise`` turns
-    it into the network's input; calling the object does both.
-    """
-
-    image_size: int = 224
-    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    resize: str = "shorter side to image_size, then centre crop"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.image_size, bool) or int(self.image_size) != self.image_size or self.image_size < 8:
-            raise ValueError(f"image_size must be an integer of at least 8 pixels, got {self.image_size!r}.")
-        object.__setattr__(self, "image_size", int(self.image_size))
-        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
-        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
-        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
-            raise ValueError("mean and std need 3 values each (one per RGB channel), std > 0.")
-
-    @classmethod
-    def for_backbone(cls, name: str, image_size: int = 224) -> "Preprocess":
-        """The preprocessing a pretrained backbone expects (its normalisation) at ``image_size``.
-
-        >>> Preprocess.for_backbone("resnet18", 96).mean
-        (0.485, 0.456, 0.406)
-        """
-        from .errors import UnknownBackboneError
-        from .models import NORMALISATION
-
-        if name not in NORMALISATION:
-            raise UnknownBackboneError(f"No image preprocessing is known for {name!r}; choose one of "
-                                       f"{', '.join(NORMALISATION)}.")
-        mean, std = NORMALISATION[name]
-        return cls(image_size, mean, std)
-
-    def prepare(self, photo, *, root: str | Path | None = None) -> torch.Tensor:
-        """A path or PIL image → ``uint8`` tensor (3, S, S): upright, RGB, resized, centre-cropped."""
-        from PIL import Image, ImageOps
-
-        if isinstance(photo, (str, Path)):
-            image = read_photo(photo, self.image_size, root=root)
-        elif isinstance(photo, Image.Image):
-            image = _to_rgb(ImageOps.exif_transpose(photo))  # as read_photo does for files
-        else:
-            raise TypeError(f"Expected a file path or a PIL image, got {type(photo).__name__}.")
-        square = ImageOps.fit(image, (self.image_size, self.image_size),
-                              method=Image.Resampling.BILINEAR, centering=(0.5, 0.5))
-        array = np.asarray(square, dtype=np.uint8)
-        return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
-
-    def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        """``uint8`` (or [0, 1] float) images (…, 3, S, S) → the network's float input."""
-        x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
-        shape = (3, 1, 1)
-        mean = torch.tensor(self.mean, device=x.device).view(shape)
-        std = torch.tensor(self.std, device=x.device).view(shape)
-        return (x - mean) / std
-
-    def __call__(self, photo) -> torch.Tensor:
-        return self.normalise(self.prepare(photo))
-
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Preprocess":
-        known = {"image_size", "mean", "std", "resize"}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"Unknown preprocessing settings {sorted(unknown)}: this model was saved by "
-                             "a newer course_lib. Update the course, or re-export the model.")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
+# The one preprocessing of the course lives in models (ImagePreprocess); photos use it as it is.
+# ``photos.Preprocess`` is the same class under the name the own-photos notebook uses.
+Preprocess = ImagePreprocess
 
 
 # --------------------------------------------------------------------------- folders
@@ -240,6 +216,16 @@ class FolderScan:
     files: dict[str, list[tuple[str, str]]]
     problems: list[str] = field(default_factory=list)
     hidden_skipped: int = 0
+    bad_files: list[str] = field(default_factory=list)  # the problems that are about one file
+
+    def _bad_file(self, line: str) -> None:
+        self.problems.append(line)
+        self.bad_files.append(line)
+
+    @property
+    def notes(self) -> list[str]:
+        """The problems that are not about one file (an empty class folder, stray images)."""
+        return [p for p in self.problems if p not in self.bad_files]
 
     def count(self) -> int:
         return sum(len(v) for v in self.files.values())
@@ -313,13 +299,13 @@ def scan_folder(root: str | Path) -> FolderScan:
                 if is_hidden(path):
                     scan.hidden_skipped += 1
                 elif path.suffix.lower() in HEIF_EXTENSIONS:
-                    scan.problems.append(f"{rel}: {HEIC_HELP}")
+                    scan._bad_file(f"{rel}: {HEIC_HELP}")
                 elif path.suffix.lower() not in IMAGE_EXTENSIONS:
-                    scan.problems.append(f"{rel}: not an image file (extension "
+                    scan._bad_file(f"{rel}: not an image file (extension "
                                          f"{path.suffix or 'none'!r}; accepted: "
                                          f"{', '.join(IMAGE_EXTENSIONS)}). Move it out of the folder.")
                 elif not path.exists():
-                    scan.problems.append(f"{rel}: a broken link (its target is gone). Remove the link.")
+                    scan._bad_file(f"{rel}: a broken link (its target is gone). Remove the link.")
                 else:
                     entries.append((rel, class_dir.name))
             if len(entries) == n_before:
@@ -373,11 +359,243 @@ def _progress(items: Sequence, progress: bool | None, desc: str, unit: str = "ph
     return tqdm(items, desc=desc, unit=unit, leave=False)
 
 
-class PhotoSet(Dataset):
-    """Photos read once and kept as ``uint8`` tensors (N, 3, S, S), with labels and file names.
+# --------------------------------------------------------------------------- streaming
 
-    ``photos[i]`` is ``(preprocess.normalise(image), label)``: the network's input.
-    ``paths`` are relative to ``root``; ``images`` are what the model sees (cropped), for plots.
+WORKERS_FROM = 256  # fewer photos than this are read in the main process (a worker's start-up costs more)
+DIGEST_SIZE = 16     # bytes of a file's BLAKE2b content digest
+
+
+def content_digest(data: bytes) -> str:
+    """A file's identity for caches: the BLAKE2b digest of its bytes (32 hex digits).
+
+    A file whose content changes gets another digest, whatever its name or date.
+
+    >>> content_digest(b"photo") == content_digest(b"photo") != content_digest(b"photo!")
+    True
+    """
+    return hashlib.blake2b(data, digest_size=DIGEST_SIZE).hexdigest()
+
+
+def _digest_of_file(path: Path) -> str | None:
+    try:
+        return content_digest(Path(path).read_bytes())
+    except OSError:
+        return None  # unreadable: the stream names it
+
+
+def hash_files(files: Sequence[str | Path], *, progress: bool | None = None,
+               threads: int = 4) -> list[str | None]:
+    """:func:`content_digest` of every file (``None`` for a file that cannot be read), in order.
+
+    Several threads read and hash at once (hashing releases Python's lock), with a progress
+    bar for many files.
+    """
+    bar = _bar(len(files), progress, "hashing files")
+    out: list[str | None] = []
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for digest in pool.map(_digest_of_file, files):
+            out.append(digest)
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    return out
+
+
+class PhotoFiles(Dataset):
+    """Photo files read on demand: item ``i`` is ``(i, digest, image, error)``.
+
+    ``image`` is ``preprocess.resize_crop(file)`` (float (3, S, S) in [0, 1];
+    ``preprocess.normalise`` of it is the network's input) and ``error`` is ``""``; for a file that cannot be read,
+    ``image`` is ``None`` and ``error`` says why (the stream never stops at a bad file). Each
+    file is read once: its bytes give both the content ``digest`` (:func:`content_digest`) and
+    the pixels, so the two always match.
+
+    A top-level class holding only paths and the preprocessing: worker processes can import and
+    unpickle it under every start method (fork on Linux, spawn on Windows and macOS).
+    """
+
+    def __init__(self, files: Sequence[str | Path], preprocess: ImagePreprocess,
+                 root: str | Path | None = None):
+        self.files = [Path(f) for f in files]
+        self.preprocess, self.root = preprocess, Path(root) if root is not None else None
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int):
+        path = self.files[i]
+        where = _relative(path, self.root)
+        try:
+            if path.suffix.lower() in HEIF_EXTENSIONS:
+                raise BadImageError(f"{where}: {HEIC_HELP}")
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                raise BadImageError(f"{where}: no such file (a broken link, or it was moved). "
+                                    "Check the path.") from None
+            except OSError as exc:
+                raise BadImageError(f"{where}: cannot read the file ({exc.strerror or exc}).") from None
+            digest = content_digest(data)
+            image = decode_photo(data, where, self.preprocess.image_size)
+            return i, digest, self.preprocess.resize_crop(image), ""
+        except BadImageError as error:
+            return i, "", None, str(error)
+
+
+class PhotoBatch(NamedTuple):
+    """A batch from :func:`stream_photos`: positions in the file list, digests, images, errors.
+
+    ``images`` stacks the readable photos (float (n, 3, S, S) in [0, 1]; ``preprocess.normalise``
+    gives the network's input), in the order of ``ok``; ``errors[j]`` is ``""`` for a readable
+    photo, else the reason.
+    """
+
+    indices: list[int]
+    digests: list[str]
+    images: torch.Tensor | None
+    errors: list[str]
+
+    @property
+    def ok(self) -> list[int]:
+        """Positions (in the file list) of the readable photos, in the order of ``images``."""
+        return [i for i, e in zip(self.indices, self.errors) if not e]
+
+
+def collate_photos(items) -> PhotoBatch:
+    """Stack the readable photos of a batch of :class:`PhotoFiles` items (a top-level function,
+    so worker processes can use it under every start method)."""
+    good = [x for _, _, x, _ in items if x is not None]
+    return PhotoBatch([i for i, _, _, _ in items], [d for _, d, _, _ in items],
+                      torch.stack(good) if good else None, [e for _, _, _, e in items])
+
+
+def usable_cores() -> int:
+    """CPU cores this process may use (its affinity on Linux, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_workers(n_photos: int, device: str | torch.device | None = "cpu") -> int:
+    """How many processes decode photos while the network runs.
+
+    ``0`` (read in the main process) for fewer than 256 photos or a single core: starting a
+    worker costs more than it saves. On the CPU the network needs the cores, and decoding at
+    draft size is several times cheaper than the forward pass: one worker per two cores, at
+    most 4 (one on a 2-core laptop or Binder). On a GPU decoding is the bottleneck: every core
+    but one, at most 8.
+
+    >>> default_workers(100, "cpu"), default_workers(10_000, "cpu") <= 4
+    (0, True)
+    """
+    cores = usable_cores()
+    if n_photos < WORKERS_FROM or cores < 2:
+        return 0
+    if torch.device(device or "cpu").type == "cpu":
+        return max(1, min(4, cores // 2))
+    return max(1, min(8, cores - 1))
+
+
+def _bar(total: int, progress: bool | None, desc: str, unit: str = "photo"):
+    show = total >= PROGRESS_FROM if progress is None else progress
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, smoothing=0.1)
+
+
+def stream_photos(files: Sequence[str | Path], preprocess: ImagePreprocess, *, batch_size: int = 8,
+                  num_workers: int | None = None, device: str | torch.device | None = "cpu",
+                  progress: bool | None = None, desc: str = "reading photos",
+                  root: str | Path | None = None,
+                  start_method: str | None = None) -> Iterator[PhotoBatch]:
+    """Read ``files`` in batches of prepared photos, never holding more than a few batches.
+
+    Decoding runs in ``num_workers`` worker processes (default: :func:`default_workers`) while
+    the caller runs the network on the previous batch; ``num_workers=0`` reads in this
+    process. If worker processes cannot start (a sandbox without shared memory, say), it warns
+    and reads in this process. A progress bar with the rate and the time left shows for ≥ 100
+    photos (in a notebook and in a terminal). Unreadable files never stop the stream: their
+    batch says why (:class:`PhotoBatch`). ``start_method``: ``"spawn"``, ``"fork"`` or
+    ``"forkserver"`` for the workers (default: the platform's).
+
+    >>> import tempfile; from PIL import Image
+    >>> d = Path(tempfile.mkdtemp()); Image.new("RGB", (50, 40)).save(d / "a.png")
+    >>> (d / "b.jpg").write_bytes(b"not a photo")
+    11
+    >>> [(b.indices, tuple(b.images.shape), [bool(e) for e in b.errors])
+    ...  for b in stream_photos([d / "a.png", d / "b.jpg"], Preprocess(32), num_workers=0)]
+    [([0, 1], (1, 3, 32, 32), [False, True])]
+    """
+    dataset = PhotoFiles(files, preprocess, root)
+    if num_workers is None:
+        num_workers = default_workers(len(dataset), device)
+    bar = _bar(len(dataset), progress, desc)
+    try:
+        for batch in _batches_of(dataset, batch_size, int(num_workers), start_method):
+            if bar is not None:
+                bar.update(len(batch.indices))
+            yield batch
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _batches_of(dataset: PhotoFiles, batch_size: int, num_workers: int,
+                start_method: str | None) -> Iterator[PhotoBatch]:
+    if num_workers > 0:
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                            collate_fn=collate_photos, prefetch_factor=2,
+                            multiprocessing_context=start_method)
+        try:
+            iterator = iter(loader)
+            first = next(iterator, None)
+        except (OSError, RuntimeError) as exc:  # no worker processes here: read in this one
+            warnings.warn(f"Could not start {num_workers} worker process(es) to read photos ({exc}); "
+                          "reading them in this process instead (num_workers=0).", stacklevel=3)
+        else:
+            if first is not None:
+                yield first
+                yield from iterator
+            return
+    for start in range(0, len(dataset), batch_size):
+        yield collate_photos([dataset[i] for i in range(start, min(len(dataset), start + batch_size))])
+
+
+class FolderCrops(abc.Sequence):
+    """What the model sees of each photo (float (3, S, S) in [0, 1]), read when indexed.
+
+    Stands in for a tensor of images where only a few are looked at (plots, the cleaner):
+    ``crops[i]`` reads ``root / paths[i]`` with ``preprocess.resize_crop``.
+    """
+
+    def __init__(self, root: str | Path, paths: Sequence[str], preprocess: ImagePreprocess):
+        self.root, self.paths, self.preprocess = Path(root), list(paths), preprocess
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return torch.stack([self[j] for j in range(*i.indices(len(self)))])
+        return self.preprocess.resize_crop(self.root / self.paths[int(i)], root=self.root)
+
+    def __repr__(self) -> str:
+        return f"FolderCrops({len(self)} photos of {self.root.name} at {self.preprocess.image_size} px)"
+
+
+class PhotoSet(Dataset):
+    """A few photos kept in memory, (N, 3, S, S) in [0, 1], with labels and file names.
+
+    ``photos[i]`` is ``(preprocess.normalise(image), label)``: the network's input, the same
+    as :func:`stream_photos` gives for the file. ``paths`` are relative to ``root``; ``images``
+    are what the model sees (resized, cropped, not normalised), for plots and augmentation.
+    ``uint8`` images are accepted too (divided by 255 when normalised). Memory grows with every
+    photo (600 KB each at 224 px): for a whole folder, stream it
+    (:func:`course_lib.recipe.split_features`).
     """
 
     def __init__(self, images: torch.Tensor, labels, classes: Sequence[str], paths: Sequence[str],
@@ -428,7 +646,7 @@ def load_photos(root: str | Path, entries: Sequence[tuple[str, str]], classes: S
     images, labels, paths, skipped = [], [], [], []
     for rel, cls in _progress(list(entries), progress, desc):
         try:
-            images.append(preprocess.prepare(root / rel, root=root))
+            images.append(preprocess.resize_crop(root / rel, root=root))
         except BadImageError as error:
             if on_bad == "error":
                 raise
@@ -439,7 +657,7 @@ def load_photos(root: str | Path, entries: Sequence[tuple[str, str]], classes: S
     if skipped:
         warnings.warn(f"Skipped {len(skipped)} unreadable file(s): {', '.join(skipped)}", stacklevel=2)
     size = preprocess.image_size
-    stacked = torch.stack(images) if images else torch.zeros(0, 3, size, size, dtype=torch.uint8)
+    stacked = torch.stack(images) if images else torch.zeros(0, 3, size, size)
     return PhotoSet(stacked, labels, classes, paths, root, preprocess)
 
 
@@ -469,23 +687,52 @@ def list_photos(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def load_folder(root: str | Path, preprocess: Preprocess, *, on_bad: str = "error",
-                progress: bool | None = None) -> PhotoSet:
-    """Every photo of a folder in one :class:`PhotoSet`, unsplit (all parts of a split layout).
+def files_to_read(scan: FolderScan, on_bad: str = "error") -> list[tuple[str, str]]:
+    """The ``(relative path, class)`` entries of a scanned folder, after saying what is wrong.
 
-    Files that are not photos (a ``.txt``, a ``.heic``) and unreadable photos raise
-    :class:`BadImageError` listing them, one per line; with ``on_bad="skip"`` they are left out
-    (and left where they are) with one warning naming them.
+    Files that are not photos this course can read (a ``.txt``, a ``.heic``, a broken link)
+    raise :class:`BadImageError` listing them, one per line; with ``on_bad="skip"`` they are
+    left out (and left where they are) with one warning naming them. Other problems (an empty
+    class folder, images outside any class folder) are one warning.
     """
     if on_bad not in ("error", "skip"):
         raise ValueError(f"on_bad must be 'error' or 'skip', got {on_bad!r}.")
-    scan = scan_folder(root)
-    not_photos = [p for p in scan.problems if "/" in p.split(":")[0] and not p.split(":")[0].endswith("/")]
-    if not_photos and on_bad == "error":
-        raise BadImageError("These files are not photos this course can read:\n  " + "\n  ".join(not_photos)
+    if scan.bad_files and on_bad == "error":
+        raise BadImageError("These files are not photos this course can read:\n  " + "\n  ".join(scan.bad_files)
                             + "\nMove them out of the folder, or load with on_bad='skip'.")
-    if not_photos:
-        warnings.warn(f"Skipped {len(not_photos)} file(s) that are not photos: "
-                      + ", ".join(p.split(":")[0] for p in not_photos), stacklevel=2)
-    entries = [e for part in scan.files.values() for e in part]
-    return load_photos(scan.root, entries, scan.classes, preprocess, on_bad=on_bad, progress=progress)
+    if scan.bad_files:
+        warnings.warn(f"Skipped {len(scan.bad_files)} file(s) that are not photos: "
+                      + ", ".join(p.split(": ")[0] for p in scan.bad_files), stacklevel=3)
+    if scan.notes:
+        warnings.warn("\n".join(scan.notes), stacklevel=3)
+    return [e for part in scan.files.values() for e in part]
+
+
+def require_photos_of_each_class(classes: Sequence[str], labels, root: Path) -> None:
+    """Raise :class:`DatasetLayoutError` if a class has no readable photo or fewer than two
+    classes have one."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(classes))
+    empty = [c for c, n in zip(classes, counts) if n == 0]
+    if empty:
+        raise DatasetLayoutError(f"{root}: no readable photos in class folder(s) {', '.join(empty)}. "
+                                 "Add photos that can be read, or remove the folder(s).")
+    if len(classes) < 2:
+        raise DatasetLayoutError(f"{root}: only {len(classes)} class folder has photos; a classifier needs "
+                                 "at least two classes. Add photos to a second class folder.")
+
+
+def load_folder(root: str | Path, preprocess: Preprocess, *, on_bad: str = "error",
+                progress: bool | None = None) -> PhotoSet:
+    """Every photo of a folder in memory, in one :class:`PhotoSet`, unsplit (all parts of a split
+    layout); for a few hundred photos (for a big folder, stream features instead).
+
+    Files that are not photos (a ``.txt``, a ``.heic``) and unreadable photos raise
+    :class:`BadImageError` listing them, one per line; with ``on_bad="skip"`` they are left out
+    (and left where they are) with one warning naming them (:func:`files_to_read`). A class
+    whose photos are all unreadable raises :class:`DatasetLayoutError`.
+    """
+    scan = scan_folder(root)
+    entries = files_to_read(scan, on_bad)
+    photos = load_photos(scan.root, entries, scan.classes, preprocess, on_bad=on_bad, progress=progress)
+    require_photos_of_each_class(photos.classes, photos.labels, scan.root)
+    return photos

@@ -229,9 +229,12 @@ def _reuse(scan: FolderScan, file: Path, seed: int, val: float, test: float) -> 
 
 def load_split(split: FolderSplit, preprocess, *, on_bad: str = "error",
                progress: bool | None = None) -> dict[str, PhotoSet]:
-    """Read every part of ``split`` with ``preprocess``: ``{"train": PhotoSet, "val": ..., "test": ...}``.
+    """Read every part of ``split`` into memory: ``{"train": PhotoSet, "val": ..., "test": ...}``.
 
-    A progress bar shows while reading many photos (see :func:`course_lib.photos.load_photos`).
+    For a few hundred small photos (plots, augmentation): memory grows with every photo. To
+    compute features of a whole folder, stream it instead with
+    :func:`course_lib.recipe.split_features` (flat memory, cached). A progress bar shows while
+    reading many photos (see :func:`course_lib.photos.load_photos`).
     """
     from .photos import load_photos
 

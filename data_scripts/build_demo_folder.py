@@ -14,7 +14,9 @@ To exercise the photo reader as a phone's folder would, some files are stored th
 store them: 16 portrait photos saved sideways with an EXIF orientation tag (upright only if the
 reader applies the tag), and 4 large 12-megapixel JPEGs (4000×3000, the scan in the middle of a
 grey frame). Deterministic: the same call gives byte-identical files. A hidden
-``.demo_version`` file records which demo this is (:func:`is_built`).
+``.demo_version`` file records which demo this is (:func:`is_built`) and ``.demo_files`` the
+files it wrote, so :func:`changes` can tell whether the cleaner of notebook 10 has moved some
+(and :func:`restore` puts the demo back as built, with a fresh split).
 """
 from __future__ import annotations
 
@@ -33,8 +35,9 @@ SIZE = 100             # 8 px scans -> 100 px files, like small web photos
 ROTATED = (0, 12, 25, 37)  # these scans of each class are stored sideways with EXIF
 LARGE = (3,)           # these scans of each class are written as 12-megapixel JPEGs
 ORIENTATION = 0x0112   # the EXIF tag
-VERSION = "digits-3589-50/1"
+VERSION = "digits-3589-50/2"
 MARKER = ".demo_version"
+MANIFEST = ".demo_files"
 
 
 def _upright(scan: np.ndarray):
@@ -97,6 +100,7 @@ def build(dest: str | Path, *, large: bool = True) -> Path:
                     sideways.save(target, quality=92, exif=exif)
                 else:
                     image.save(target, quality=92)
+        (work / MANIFEST).write_text("".join(f"{p}\n" for p in _files(work)), encoding="utf-8")
         (work / MARKER).write_text(VERSION + "\n")
         if dest.exists():
             shutil.rmtree(dest)
@@ -104,6 +108,43 @@ def build(dest: str | Path, *, large: bool = True) -> Path:
     finally:
         if work.exists():
             shutil.rmtree(work)
+    return dest
+
+
+def _files(dest: Path) -> list[str]:
+    """Every non-hidden file under ``dest``, as sorted relative POSIX paths."""
+    out = []
+    for path in Path(dest).rglob("*"):
+        rel = path.relative_to(dest)
+        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+            out.append(rel.as_posix())
+    return sorted(out)
+
+
+def changes(dest: str | Path) -> list[str]:
+    """How ``dest`` differs from the demo as built: ``missing: <file>`` and ``added: <file>`` lines.
+
+    Empty while the demo is untouched; a photo the cleaner moved shows as one missing and one
+    added file (``_set_aside/...`` or another class folder).
+    """
+    dest = Path(dest)
+    manifest = dest / MANIFEST
+    if not manifest.is_file():
+        return [f"missing: {MANIFEST} (not a demo folder this script built)"]
+    built = set(manifest.read_text(encoding="utf-8").split())
+    now = set(_files(dest))
+    return [f"missing: {p}" for p in sorted(built - now)] + [f"added: {p}" for p in sorted(now - built)]
+
+
+def restore(dest: str | Path) -> Path:
+    """Put the demo folder back as built (the cleaner's moves undone) and forget its kept split.
+
+    The next ``split_folder`` then makes the same seeded split as the first time.
+    """
+    from course_lib.splits import default_split_file
+
+    dest = build(dest)
+    default_split_file(dest).unlink(missing_ok=True)
     return dest
 
 

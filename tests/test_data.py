@@ -112,7 +112,7 @@ def test_image_folder_loads_mixed_modes_as_rgb(folder):
 
 def test_image_folder_corrupt_file(folder):
     (folder / "cats" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
-    with pytest.raises(BadImageError, match=r"broken\.jpg.*corrupt or not an image.*on_bad='skip'"):
+    with pytest.raises(BadImageError, match=r"broken\.jpg.*corrupt, truncated or not an image.*on_bad='skip'"):
         data.load_image_folder(folder)
     with pytest.warns(UserWarning, match="broken.jpg"):
         ds = data.load_image_folder(folder, on_bad="skip")
@@ -121,7 +121,7 @@ def test_image_folder_corrupt_file(folder):
 
 def test_image_folder_non_image_file(folder):
     (folder / "dogs" / "notes.txt").write_text("hello")
-    with pytest.raises(BadImageError, match=r"notes\.txt is not an image file"):
+    with pytest.raises(BadImageError, match=r"notes\.txt: not an image file"):
         data.load_image_folder(folder)
     with pytest.warns(UserWarning, match="notes.txt"):
         assert len(data.load_image_folder(folder, on_bad="skip")) == 4
@@ -138,7 +138,8 @@ def test_image_folder_layout_errors(tmp_path):
         data.load_image_folder(tmp_path)
     (tmp_path / "loose.png").unlink()
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DatasetLayoutError, match="empty.*is empty"):
+    with pytest.warns(UserWarning, match="empty/: no images"), \
+            pytest.raises(DatasetLayoutError, match="only 1 class folder has photos"):
         data.load_image_folder(tmp_path)
     with pytest.raises(ValueError, match="on_bad"):
         data.load_image_folder(tmp_path, on_bad="ignore")
@@ -147,7 +148,8 @@ def test_image_folder_layout_errors(tmp_path):
 def test_image_folder_class_with_only_bad_files(folder):
     (folder / "birds").mkdir()
     (folder / "birds" / "x.png").write_bytes(b"garbage")
-    with pytest.raises(DatasetLayoutError, match="no readable images"):
+    with pytest.warns(UserWarning, match="x.png"), \
+            pytest.raises(DatasetLayoutError, match="no readable photos in class folder.*birds"):
         data.load_image_folder(folder, on_bad="skip")
 
 
@@ -155,3 +157,21 @@ def test_image_folder_warns_about_stray_images(folder):
     _save(folder / "stray.png")
     with pytest.warns(UserWarning, match="stray.png"):
         assert len(data.load_image_folder(folder)) == 4
+
+
+def test_image_folder_is_the_photos_loader_exif_upright_and_cropped(tmp_path):
+    """data.load_image_folder delegates to the photos loader: EXIF orientation, crop not squash."""
+    from PIL import Image
+
+    for c in ("wide", "tall"):
+        (tmp_path / c).mkdir()
+    wide = Image.new("RGB", (60, 20), (255, 0, 0))
+    wide.paste((0, 0, 255), (30, 0, 60, 20))          # left half red, right half blue
+    wide.save(tmp_path / "wide" / "a.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6                                   # stored sideways: "rotate 90° clockwise"
+    wide.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "tall" / "b.jpg", exif=exif, quality=95)
+    ds = data.load_image_folder(tmp_path, image_size=16)
+    for image in ds.images:     # both: red on the left, blue on the right (upright, not squashed)
+        assert float(image[0, :, :6].mean()) > 0.8 and float(image[2, :, 10:].mean()) > 0.8
+        assert float(image[2, :, :6].mean()) < 0.2 and float(image[0, :, 10:].mean()) < 0.2

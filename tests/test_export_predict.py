@@ -148,6 +148,8 @@ def test_command_line_prints_one_line_per_photo(tmp_path, extractor, capsys):
     assert any("IMG_2.HEIC\terror:" in line and "pillow-heif" in line for line in lines)
     assert main([str(folder), str(new / "blue.png")]) == 0
     assert main([str(tmp_path / "nope"), str(new)]) == 2
+    assert "nope is not a folder" in capsys.readouterr().err
+    assert main([str(new), str(new)]) == 2
     assert "classifier.json is missing" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()

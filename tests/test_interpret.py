@@ -112,7 +112,9 @@ def test_relabel_moves_between_class_folders_and_keeps_the_part(tmp_path):
     assert target.parent == root / "dog" and target.is_file() and not (root / rel).exists()
     assert split.parts["test"][0] != (rel, "cat")
     assert (target.relative_to(root).as_posix(), "dog") in split.parts["test"]
-    assert cleaner.relabel(target.relative_to(root).as_posix(), "dog") == target   # already there
+    with pytest.raises(ValueError, match="already in class 'dog'; nothing to move"):
+        cleaner.relabel(target.relative_to(root).as_posix(), "dog")
+    assert cleaner.moved == {rel: target.relative_to(root).as_posix()} and len(cleaner.log) == 1
     with pytest.raises(ValueError, match="not one of the classes"):
         cleaner.relabel("cat/1.png", "bird")
 
@@ -150,3 +152,102 @@ def test_cleaner_widget_and_fallback(tmp_path):
     assert (root / "_set_aside" / "cat" / "0.png").is_file() and (root / "dog" / "1_1.png").is_file()
     assert (root / "cat" / "2.png").is_file() and len(cleaner.log) == 2
     assert dropdowns[0].disabled and "Moved 2 photo(s)" in box.children[1].children[1].value
+    box.apply()                                                          # pressed again: no double move
+    assert len(cleaner.log) == 2 and "Nothing new to move" in box.children[1].children[1].value
+
+
+def test_cleaner_never_offers_a_photo_its_own_class_and_counts_only_real_moves(tmp_path):
+    root = _folder(tmp_path / "photos", {"eight": 5, "nine": 5, "three": 5})
+    split = splits.split_folder(root, split_file=tmp_path / "s.json", val=0.0, test=0.0)
+    cleaner = Cleaner(root, split)
+    classes = ["eight", "nine", "three"]
+    probs = torch.tensor([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1], [0.2, 0.5, 0.3]])
+    worst = worst_mistakes(probs, [0, 1, 2], classes, ["eight/0.png", "nine/0.png", "three/0.png"], n=3)
+    images = torch.rand(3, 3, 8, 8)                                      # float images show too
+    box = interpret.cleaner_widget(cleaner, worst, images, classes)
+    for m, row in zip(worst, box.children[0].children):
+        own = m.path.split("/")[0]
+        assert f"relabel: {own}" not in row.children[2].options         # never its own class
+        assert len(row.children[2].options) == 2 + len(classes) - 1
+    dropdowns = [row.children[2] for row in box.children[0].children]
+    dropdowns[0].value = "set aside"
+    (root / worst[1].path).unlink()                                     # gone meanwhile: not counted
+    dropdowns[1].value = "set aside"
+    box.apply()
+    status = box.children[1].children[1].value
+    assert "Moved 1 photo(s)" in status and "Not moved: " + worst[1].path in status
+    assert len(cleaner.log) == 1 and not dropdowns[1].disabled
+
+
+def test_fallback_lines_reflect_what_moved(tmp_path):
+    root = _folder(tmp_path / "photos", {"cat": 5, "dog": 5})
+    cleaner = Cleaner(root)
+    worst = worst_mistakes(torch.tensor([[0.2, 0.8], [0.4, 0.6]]), [0, 0], ["cat", "dog"],
+                           ["cat/0.png", "cat/1.png"], n=2)
+    before = interpret.cleaner_fallback(cleaner, worst)
+    assert "nothing has been moved yet" in before and "cat/0.png" in before
+    cleaner.set_aside("cat/0.png")
+    after = interpret.cleaner_fallback(cleaner, worst)
+    assert "nothing has been moved" not in after and "Moved so far: 1 photo(s)" in after
+    assert "'cat/0.png'" not in after and "'cat/1.png'" in after
+    cleaner.relabel("cat/1.png", "dog")
+    assert "every photo shown has been moved" in interpret.cleaner_fallback(cleaner, worst)
+
+
+def test_show_cleaner_refreshes_the_printed_lines_after_apply(tmp_path, monkeypatch):
+    import IPython.display
+
+    shown = []
+
+    class Handle:
+        def update(self, obj):
+            shown.append(("update", str(obj.data)))
+
+    def display(obj, display_id=False):
+        shown.append(("display", getattr(obj, "data", obj)))
+        return Handle() if display_id else None
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    root = _folder(tmp_path / "photos", {"cat": 5, "dog": 5})
+    cleaner = Cleaner(root)
+    worst = worst_mistakes(torch.tensor([[0.2, 0.8]]), [0], ["cat", "dog"], ["cat/0.png"], n=1)
+    box = interpret.show_cleaner(cleaner, worst, torch.rand(1, 3, 8, 8), ["cat", "dog"])
+    assert "nothing has been moved yet" in shown[1][1]
+    box.children[0].children[0].children[2].value = "relabel: dog"
+    box.apply()
+    assert shown[-1][0] == "update" and "Moved so far: 1 photo(s)" in shown[-1][1]
+
+
+@pytest.mark.slow
+def test_notebook_10_runs_again_after_cleaning_and_says_how_to_restore(repo_dir, tmp_path):
+    """Clean the demo folder as a learner would, then run notebook 10 again from the top."""
+    import sys
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from course_lib.paths import output_dir
+
+    sys.path.insert(0, str(repo_dir / "data_scripts"))
+    import build_demo_folder
+
+    folder = build_demo_folder.build(output_dir() / "demo_digits")
+    split = splits.split_folder(folder, val=0.2, test=0.2, seed=0)
+    cleaner = Cleaner(folder, split)
+    (first, first_class), (second, _) = split.parts["val"][0], split.parts["val"][-1]
+    cleaner.set_aside(first)
+    cleaner.relabel(second, first_class)
+    assert build_demo_folder.changes(folder)
+
+    nb = nbformat.read(repo_dir / "notebooks" / "10_your_own_data.ipynb", as_version=4)
+    for cell in nb.cells:                                     # skip the optional, slow section 7
+        cell.source = cell.source.replace("BEYOND = True", "BEYOND = False")
+    NotebookClient(nb, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(repo_dir / "notebooks")}}).execute()
+    printed = "".join(o.get("text", "") for o in nb.cells[2].outputs)
+    assert "has been cleaned (2 photo(s) moved)" in printed and "build_demo_folder.restore(folder)" in printed
+
+    build_demo_folder.restore(folder)
+    assert build_demo_folder.changes(folder) == []
+    again = splits.split_folder(folder, val=0.2, test=0.2, seed=0)
+    assert again.counts() == {c: {"train": 30, "val": 10, "test": 10} for c in ("eight", "five", "nine", "three")}

@@ -123,6 +123,58 @@ def test_preprocess_keeps_aspect_and_is_the_same_for_paths_and_images(tmp_path):
     assert torch.equal(p.prepare(tmp_path / "wide.png"), p.prepare(tmp_path / "wide.png"))
 
 
+def _old_image_preprocess(p, image):
+    """models.ImagePreprocess.__call__ as it was before the two preprocessings were merged."""
+    from course_lib.models import _to_float_tensor
+
+    x = _to_float_tensor(image)
+    single = x.ndim == 3
+    if single:
+        x = x[None]
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    h, w = x.shape[-2:]
+    scale = p.image_size / min(h, w)
+    if (h, w) != (p.image_size, p.image_size):
+        size = (max(p.image_size, round(h * scale)), max(p.image_size, round(w * scale)))
+        x = torch.nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False,
+                                            antialias=scale < 1)
+        top, left = (x.shape[-2] - p.image_size) // 2, (x.shape[-1] - p.image_size) // 2
+        x = x[..., top:top + p.image_size, left:left + p.image_size]
+    x = (x - torch.tensor(p.mean).view(1, 3, 1, 1)) / torch.tensor(p.std).view(1, 3, 1, 1)
+    return x[0] if single else x
+
+
+def test_one_preprocessing_keeps_the_tensor_behaviour_every_notebook_uses():
+    from skimage.data import chelsea
+
+    from course_lib import models
+
+    assert Preprocess is models.ImagePreprocess
+    gen = torch.Generator().manual_seed(0)
+    for p in (models.image_preprocess("efficientnet_lite0", 32), models.image_preprocess("resnet18", 64)):
+        for image in (torch.rand(1, 25, 25, generator=gen), torch.rand(3, 40, 90, generator=gen),
+                      torch.rand(4, 3, 100, 70, generator=gen), torch.rand(2, 1, 8, 8, generator=gen),
+                      torch.rand(3, 32, 32, generator=gen), chelsea(), np.zeros((10, 10), np.float32)):
+            assert torch.equal(p(image), _old_image_preprocess(p, image))
+
+
+def test_a_photo_goes_through_the_same_tensor_operations(tmp_path):
+    """A file is decoded (EXIF, draft) to an RGB array, then preprocessed like any array."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    _half_red((300, 200)).transpose(Image.Transpose.ROTATE_90).save(tmp_path / "side.jpg", exif=exif)
+    p = Preprocess.for_backbone("efficientnet_lite0", 64)
+    decoded = np.asarray(read_photo(tmp_path / "side.jpg", min_side=64))
+    assert decoded.shape == (100, 150, 3)                               # upright, 1/2 scale (draft)
+    assert torch.equal(p(tmp_path / "side.jpg"), p(decoded))
+    assert torch.equal(p(tmp_path / "side.jpg"), p.normalise(p.resize_crop(tmp_path / "side.jpg")))
+    big = Image.new("RGB", (1200, 900), (200, 30, 30))
+    big.save(tmp_path / "big.png")
+    assert read_photo(tmp_path / "big.png", min_side=224).size == (300, 225)   # reduced, ≥ 224 kept
+    assert read_photo(tmp_path / "big.png").size == (1200, 900)
+
+
 def test_preprocess_round_trips_through_json():
     p = Preprocess.for_backbone("efficientnet_lite0", 96)
     q = Preprocess.from_dict(json.loads(p.to_json()))
@@ -133,8 +185,11 @@ def test_preprocess_round_trips_through_json():
         Preprocess(4)
     with pytest.raises(ValueError, match="3 values"):
         Preprocess(16, (0.5,), (0.5,))
-    with pytest.raises(TypeError, match="file path or a PIL image"):
-        p.prepare(np.zeros((4, 4)))
+    assert p.prepare(np.zeros((4, 4))).dtype == torch.uint8                   # any input can be shown
+    for bad in ({"image_size": "224"}, {"image_size": 96, "mean": "0.5"}, ["image_size", 96], {},
+                {**p.to_dict(), "resize": "squash"}):
+        with pytest.raises(ValueError):
+            Preprocess.from_dict(bad)                                  # hostile JSON: a clear error
     with pytest.raises(KeyError, match="No image preprocessing"):
         Preprocess.for_backbone("minilm")
 
@@ -223,7 +278,7 @@ def test_load_photos_error_or_skip(tmp_path):
         splits.load_split(split, Preprocess(16), progress=False)
     with pytest.warns(UserWarning, match=r"Skipped 1 unreadable file\(s\): dog/zz_broken.png"):
         sets = splits.load_split(split, Preprocess(16), on_bad="skip", progress=False)
-    assert len(sets["train"]) == 10 and sets["train"].images.dtype == torch.uint8
+    assert len(sets["train"]) == 10 and sets["train"].images.dtype == torch.float32
     assert len(sets["val"]) == 0 and sets["val"].images.shape == (0, 3, 16, 16)
     x, y = sets["train"][0]
     assert x.dtype == torch.float32 and x.shape == (3, 16, 16) and int(y) == 0
@@ -240,8 +295,8 @@ def test_ten_thousand_files_show_a_progress_bar(tmp_path, monkeypatch, capsys):
             (root / cls / f"{i:05d}.jpg").touch()                    # listing must not read them
     scan = scan_folder(root)
     assert scan.count() == 10_000
-    tiny = torch.zeros(3, 8, 8, dtype=torch.uint8)
-    monkeypatch.setattr(Preprocess, "prepare", lambda self, photo, root=None: tiny)
+    tiny = torch.zeros(3, 8, 8)
+    monkeypatch.setattr(Preprocess, "resize_crop", lambda self, photo, root=None: tiny)
     entries = scan.files["all"]
     sets = photos.load_photos(root, entries, ["a", "b"], Preprocess(8))
     assert len(sets) == 10_000

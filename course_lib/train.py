@@ -1,0 +1,340 @@
+"""Train a photo classifier on your own folder with one command.
+
+    python -m course_lib.train FOLDER MODEL_DIR [--size 224] [--backbone efficientnet_lite0]
+
+does what notebook 10 shows, step by step:
+
+1. **check** the folder (layout, files that are not photos; a photo that cannot be decoded is
+   found while its features are computed, and all of them are named at once);
+2. **split** it into train / validation / test once and keep the split (``outputs/splits/``);
+3. **features**: every photo through the frozen pretrained network, streamed in batches
+   (memory flat in the number of photos) and cached on disk (a second run computes only new
+   or changed photos; an interrupted run resumes);
+4. **head**: a multinomial logistic regression on the features (convex, so L-BFGS trains it to
+   convergence), its L2 regularisation chosen on the validation photos;
+5. **test**: the confusion matrix and the test accuracy with its 95 % interval, measured once;
+6. **export** to MODEL_DIR: the classifier (``python -m course_lib.predict MODEL_DIR photo.jpg``),
+   a model card (``README.md`` + ``model_card.json``) and the split (``split.json``).
+
+From Python, the same steps are :func:`train_folder`; the head alone is :func:`fit_head`.
+``--help`` only prints the help. Errors are one line (exit status 2), never a traceback.
+
+>>> import torch
+>>> x = torch.randn(60, 5); y = (x[:, 0] > 0).long()
+>>> head, info = fit_head(x[:40], y[:40], (x[40:], y[40:]))
+>>> head.out_features, info["converged"], info["val_accuracy"] >= 0.8
+(2, True, True)
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+HEAD_GRID = tuple(float(c) for c in np.round(10.0 ** np.arange(-3, 2.01, 0.5), 6))  # C: 0.001 … 100
+MAX_ITER = 5000
+TOL = 1e-6            # L-BFGS stops when no gradient component exceeds this (scikit-learn: 1e-4)
+PACKAGES = ("torch", "torchvision", "numpy", "pillow", "scikit-learn", "safetensors",
+            "efficientnet-lite-pytorch")
+STEPS = 6
+
+
+# --------------------------------------------------------------------------- the head
+
+def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
+             val: tuple["torch.Tensor", "torch.Tensor"] | None = None, *, num_classes: int | None = None,
+             grid: Sequence[float] = HEAD_GRID) -> tuple["nn.Linear", dict]:
+    """A linear head on frozen features: multinomial logistic regression, L2 chosen on validation.
+
+    For each inverse regularisation strength ``C`` in ``grid`` (strong to weak: 0.001 … 100),
+    scikit-learn's L-BFGS fits the convex loss to convergence (no gradient component above
+    ``TOL``; warm-started along the grid) on the training features; the ``C`` with the best
+    validation accuracy is kept (ties: the lower validation loss, then the stronger
+    regularisation). Without validation photos ``C = 1``. Features are centred and divided by
+    one number (their root mean square): the model is the same (the intercept is not
+    penalised), L-BFGS converges in fewer steps and the grid suits any backbone; the returned
+    ``nn.Linear`` takes the raw features. Returns ``(head, info)`` with the chosen ``C``,
+    ``val_accuracy``, ``converged`` and every grid point's validation scores.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    x, y = train_x.detach().double().cpu().numpy(), train_y.detach().cpu().numpy().astype(np.int64)
+    k = int(num_classes if num_classes is not None else y.max() + 1)
+    missing = sorted(set(range(k)) - set(y.tolist()))
+    if missing:
+        raise ValueError(f"Classes {missing} have no training example; every class needs at least one.")
+    centre = x.mean(0)
+    scale = float(np.sqrt(((x - centre) ** 2).mean())) or 1.0
+    x = (x - centre) / scale
+    has_val = val is not None and len(val[1]) > 0
+    vx = (val[0].detach().double().cpu().numpy() - centre) / scale if has_val else None
+    vy = val[1].detach().cpu().numpy().astype(np.int64) if has_val else None
+    grid = [float(c) for c in grid] if has_val else [1.0]
+    clf = LogisticRegression(C=grid[0], max_iter=MAX_ITER, tol=TOL, warm_start=True)
+    rows, best = [], None
+    with threadpool_limits(1), warnings.catch_warnings():  # tiny matrices: one thread is fastest
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for C in sorted(grid):
+            clf.set_params(C=C)
+            clf.fit(x, y)
+            converged = bool(np.all(clf.n_iter_ < MAX_ITER))
+            row = {"C": C, "converged": converged, "iterations": int(np.max(clf.n_iter_))}
+            if has_val:
+                p = np.clip(_probabilities(clf, vx, k), 1e-12, 1.0)
+                row["val_accuracy"] = float((p.argmax(1) == vy).mean())
+                row["val_loss"] = float(-np.log(p[np.arange(len(vy)), vy]).mean())
+                key = (row["val_accuracy"], -row["val_loss"], -C)
+            else:
+                key = (0.0, 0.0, 0.0)
+            rows.append(row)
+            if best is None or key > best[0]:
+                best = (key, C, _linear(clf, k, centre, scale), row)
+    _, C, head, chosen = best
+    info = {"C": C, "val_accuracy": chosen.get("val_accuracy"), "val_loss": chosen.get("val_loss"),
+            "converged": chosen["converged"], "iterations": chosen["iterations"], "scale": scale,
+            "centre": centre, "grid": rows}
+    return head, info
+
+
+def _probabilities(clf, x: np.ndarray, k: int) -> np.ndarray:
+    p = np.zeros((len(x), k))
+    p[:, clf.classes_] = clf.predict_proba(x)
+    return p
+
+
+def _linear(clf, k: int, centre: np.ndarray, scale: float) -> "nn.Linear":
+    """The fitted model as an ``nn.Linear`` on raw features: ``w·(x - centre)/scale + b`` folded
+    into one weight and bias (softmax of its output gives the model's probabilities)."""
+    import torch
+    from torch import nn
+
+    coef = clf.coef_ / scale
+    intercept = clf.intercept_ - coef @ centre
+    if coef.shape[0] == 1:            # two classes: sigmoid(z) = softmax([-z/2, z/2])
+        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.r_[-intercept / 2, intercept / 2]
+    head = nn.Linear(len(centre), k)
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
+        head.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+    return head
+
+
+def evaluate_head(head: "nn.Linear", x: "torch.Tensor", y: "torch.Tensor") -> dict:
+    """Accuracy, correct, total, its 95 % Wilson interval and the confusion matrix of ``head``.
+
+    >>> import torch
+    >>> r = evaluate_head(torch.nn.Linear(2, 2), torch.zeros(0, 2), torch.zeros(0, dtype=torch.long))
+    >>> r["total"], r["confusion"]
+    (0, [[0, 0], [0, 0]])
+    """
+    import torch
+
+    from .interpret import accuracy_interval, confusion_matrix
+    from .models import evaluating
+
+    with evaluating(head):
+        predicted = head(x.float()).argmax(1) if len(y) else torch.zeros(0, dtype=torch.long)
+    correct, total = int((predicted == y).sum()), int(len(y))
+    out = {"accuracy": correct / total if total else float("nan"), "correct": correct, "total": total,
+           "confusion": confusion_matrix(y, predicted, head.out_features).tolist()}
+    out["interval95"] = list(accuracy_interval(correct, total)) if total else [float("nan")] * 2
+    return out
+
+
+# --------------------------------------------------------------------------- the whole recipe
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    import course_lib
+
+    out = {"python": platform.python_version(), "course_lib": course_lib.__version__}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it is inside it (shorter, and the same on
+    every machine), else as it is."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _check_model_dir(model_dir: Path, folder: Path) -> None:
+    from .errors import DatasetLayoutError
+    from .export import is_model_folder
+
+    model_dir, folder = model_dir.expanduser().resolve(), folder.expanduser().resolve()
+    if model_dir == folder or folder in model_dir.parents:
+        raise DatasetLayoutError(f"MODEL_DIR {model_dir} is inside the photo folder {folder}: the next run "
+                                 "would take it for a class. Choose a folder outside it.")
+    if model_dir.exists() and not model_dir.is_dir():
+        raise DatasetLayoutError(f"MODEL_DIR {model_dir} is a file; choose a folder (nothing was written).")
+    if model_dir.is_dir() and any(model_dir.iterdir()) and not is_model_folder(model_dir):
+        raise DatasetLayoutError(f"MODEL_DIR {model_dir} already holds other files; choose a new or empty "
+                                 "folder, or an earlier model folder to replace (nothing was written).")
+
+
+def train_folder(folder: str | Path, model_dir: str | Path, *, backbone: str = "efficientnet_lite0",
+                 image_size: int = 224, val: float = 0.2, test: float = 0.2, seed: int = 0,
+                 resplit: bool = False, split_file: str | Path | None = None, on_bad: str = "error",
+                 cache: bool = True, num_workers: int | None = None, progress: bool | None = None,
+                 say: Callable[[str], None] = print) -> dict:
+    """Folder → kept split → features → head → test → exported model folder with a model card.
+
+    The steps of notebook 10 in one call (the module's docstring lists them); ``say`` receives
+    one line per step (``print`` by default). Returns the model card (a dict, also written as
+    ``MODEL_DIR/model_card.json`` and ``README.md``). Bad input raises a course error saying
+    what to fix, before anything is written to ``model_dir``.
+    """
+    from . import export, photos, recipe, splits
+    from .models import ImagePreprocess, load_backbone, remove_head
+
+    folder, model_dir = Path(folder).expanduser(), Path(model_dir).expanduser()
+    _check_model_dir(model_dir, folder)
+    preprocess = ImagePreprocess.for_backbone(backbone, image_size)   # checks the name and size first
+
+    scan = photos.scan_folder(folder)
+    photos.files_to_read(scan, on_bad)
+    notes = "" if not scan.problems else f"; {len(scan.problems)} problem(s) (warned above)"
+    say(f"[1/{STEPS}] check: {scan.root.name}/: {len(scan.classes)} classes, {scan.count()} photos "
+        f"({scan.layout} layout){notes}")
+
+    split = splits.split_folder(folder, val=val, test=test, seed=seed, split_file=split_file, resplit=resplit)
+    say(f"[2/{STEPS}] split: kept in {_shown(split.file)}")
+    for line in split.table().splitlines() + split.notes:
+        say("      " + line)
+
+    extractor = remove_head(load_backbone(backbone).model)
+    feats = recipe.split_features(extractor, split, preprocess, cache=cache, on_bad=on_bad,
+                                  num_workers=num_workers, progress=progress)
+    computed = sum(f.computed for f in feats.values())
+    cached = sum(f.from_cache for f in feats.values())
+    skipped = [p for f in feats.values() for p in f.skipped]
+    say(f"[3/{STEPS}] features: {backbone} at {image_size} px: {computed} computed, {cached} from the cache"
+        + (f", {len(skipped)} unreadable left out" if skipped else ""))
+
+    train, valid, tests = feats["train"], feats["val"], feats["test"]
+    head, info = fit_head(train.x, train.y, (valid.x, valid.y) if len(valid) else None,
+                          num_classes=len(split.classes))
+    chosen = (f"C = {info['C']:.3g} (inverse L2 strength) chosen on {len(valid)} validation photos from "
+              f"{len(info['grid'])} values, validation accuracy {info['val_accuracy']:.3f}"
+              if len(valid) else "no validation photos: C = 1 (inverse L2 strength), not tuned")
+    state = "converged" if info["converged"] else "NOT converged"
+    say(f"[4/{STEPS}] head: logistic regression (L-BFGS, {state}); {chosen}")
+
+    metrics = {part: evaluate_head(head, f.x, f.y) for part, f in (("val", valid), ("test", tests)) if len(f)}
+    if len(tests):
+        m = metrics["test"]
+        say(f"[5/{STEPS}] test: accuracy {m['accuracy']:.3f} ({m['correct']} of {m['total']} photos; 95 % "
+            f"interval {m['interval95'][0]:.2f} to {m['interval95'][1]:.2f})")
+        width = max(5, *(len(c) for c in split.classes))
+        say("      " + " " * width + "  predicted: " + " ".join(f"{c:>{width}}" for c in split.classes))
+        for c, row in zip(split.classes, m["confusion"]):
+            say(f"      {c:>{width}}  {'':11}" + " ".join(f"{v:>{width}d}" for v in row))
+    else:
+        say(f"[5/{STEPS}] test: no test photos, so no honest accuracy; add a test/ folder")
+
+    export.export_classifier(model_dir, backbone=backbone, head=head, classes=split.classes,
+                             preprocess=preprocess,
+                             metrics={part: {k: v for k, v in m.items() if k != "confusion"}
+                                      for part, m in metrics.items()})
+    export.write_json(model_dir / "split.json", split.to_dict())
+    card = {
+        "name": scan.root.name,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "classes": split.classes,
+        "counts": split.counts(),
+        "skipped": skipped,
+        "metrics": {part: {k: v for k, v in m.items() if k != "confusion"} for part, m in metrics.items()},
+        "confusion_test": metrics["test"]["confusion"] if "test" in metrics else None,
+        "backbone": {"name": backbone, "weights_fingerprint": recipe.weights_fingerprint(extractor),
+                     "num_features": int(train.x.shape[1]), "frozen": True},
+        "preprocess": preprocess.to_dict(),
+        "head": {"kind": "multinomial logistic regression on the frozen features (L2; scikit-learn "
+                         "L-BFGS trained to convergence, warm-started along the grid)",
+                 "chosen": chosen, "C": info["C"], "converged": info["converged"],
+                 "feature_scale": info["scale"], "grid": info["grid"]},
+        "split": {"file": "split.json", "kept_at": str(split.file), "folder": str(split.root),
+                  "layout": split.layout, "seed": split.seed, "val": split.val, "test": split.test},
+        "versions": _versions(),
+    }
+    export.write_model_card(model_dir, card)
+    say(f"[6/{STEPS}] export: {_shown(model_dir)}/ ({', '.join(sorted(p.name for p in model_dir.iterdir()))})")
+    say(f"      predict: python -m course_lib.predict {_shown(model_dir)} photo.jpg")
+    return card
+
+
+# --------------------------------------------------------------------------- the command
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_lib.train",
+        description="Train a photo classifier on FOLDER (one sub-folder per class, or train/ val/ test/) "
+                    "and save it to MODEL_DIR: check, kept split, cached features of a frozen pretrained "
+                    "network, a logistic-regression head tuned on validation, test accuracy with its "
+                    "interval, model card.",
+        epilog="Then: python -m course_lib.predict MODEL_DIR photo.jpg")
+    parser.add_argument("folder", type=Path, help="your photos: FOLDER/<class>/<photo files>")
+    parser.add_argument("model_dir", type=Path, help="where to save the model (a new or empty folder, or an "
+                                                      "earlier model folder to replace)")
+    parser.add_argument("--backbone", default="efficientnet_lite0", choices=("efficientnet_lite0", "resnet18"),
+                        help="the frozen pretrained network (default efficientnet_lite0)")
+    parser.add_argument("--size", type=int, default=224, help="image size in pixels (default 224)")
+    parser.add_argument("--val", type=float, default=0.2, help="share of each class for validation (0.2)")
+    parser.add_argument("--test", type=float, default=0.2, help="share of each class for test (0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split (0)")
+    parser.add_argument("--resplit", action="store_true",
+                        help="split again instead of reusing the kept split (numbers stop being comparable)")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="leave unreadable files out (with a warning) instead of stopping")
+    parser.add_argument("--no-cache", action="store_true", help="compute every feature again, keep none")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes decoding photos (default: by folder size and cores; 0: none)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The shell command; returns its exit status (0 done, 2 bad input, 130 interrupted)."""
+    args = _parser().parse_args(argv)   # --help and usage errors stop here, having done nothing
+    from .errors import CourseError
+    from .predict import one_line
+
+    def show(message, category, *rest, **kwargs) -> None:
+        print(f"warning: {one_line(message)}", file=sys.stderr)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            train_folder(args.folder, args.model_dir, backbone=args.backbone, image_size=args.size,
+                         val=args.val, test=args.test, seed=args.seed, resplit=args.resplit,
+                         on_bad="skip" if args.skip_bad else "error", cache=not args.no_cache,
+                         num_workers=args.workers, progress=False if args.quiet else None)
+    except (CourseError, ValueError, OSError) as error:
+        message = one_line(error).replace("load with on_bad='skip'", "pass --skip-bad")
+        print(f"error: {message.replace('on_bad=' + repr('skip'), '--skip-bad')}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the features computed so far are cached; run the same command again to "
+              "continue where it stopped.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

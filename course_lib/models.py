@@ -24,7 +24,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from .evaluation import eval_frozen_modules, evaluating  # noqa: F401  (their home; re-exported)
-from .errors import (ClassCountMismatchError, HeadNotFoundError, UnknownBackboneError,
+from .errors import (HeadNotFoundError, UnknownBackboneError,
                      WeightsNotAvailableError)
 from .text import mean_pool
 
@@ -467,23 +467,6 @@ def remove_head(model: nn.Module) -> nn.Module:
     """
     setattr(model, find_head(model), nn.Identity())
     return model
-
-
-def check_num_classes(model: nn.Module, num_classes: int) -> None:
-    """Raise :class:`ClassCountMismatchError` if the head's outputs differ from ``num_classes``.
-
-    >>> m = nn.Module(); m.fc = nn.Linear(4, 3)
-    >>> check_num_classes(m, 5)
-    Traceback (most recent call last):
-    ...
-    course_lib.errors.ClassCountMismatchError: The model's head has 3 outputs but the data has 5 classes. ...
-    """
-    head = getattr(model, find_head(model))
-    outputs = head.out_features if isinstance(head, nn.Linear) else None
-    if outputs is not None and outputs != num_classes:
-        raise ClassCountMismatchError(
-            f"The model's head has {outputs} outputs but the data has {num_classes} classes. "
-            f"Call replace_head(model, {num_classes}) before training.")
 
 
 # --------------------------------------------------------------------------- freezing

@@ -113,11 +113,6 @@ def test_a_quiz_without_a_reason_for_a_wrong_option_is_refused():
         Quiz("x", "?", {"a": "1", "b": "2", "c": "3"}, answer="a", praise="Yes.", reasons={"b": "No."})
 
 
-def test_check_choice_is_a_quiz_without_option_texts():
-    fb = exercises.check_choice("c", variable="x", correct="a", praise="Yes.", reasons={"b": "No."})
-    assert fb.message == """'c' is not an option: "a" or "b"."""
-
-
 def test_the_right_option_is_not_given_away_by_its_length_or_letter():
     """A learner who always picks the longest option, or always "a", must not pass the quizzes."""
     shown = [quiz for quiz in QUIZZES.values() if quiz.options]

@@ -95,9 +95,9 @@ def test_param_groups_name_the_mistake():
 
 
 def test_regime():
-    assert nb06.check_regime("a") and nb06.REGIME.check(nb06.solution_regime())
-    assert nb06.check_regime(...).status == "unanswered"
-    assert not nb06.check_regime("b") and not nb06.check_regime("c")
+    assert nb06.REGIME.check("a") and nb06.REGIME.check(nb06.solution_regime())
+    assert nb06.REGIME.check(...).status == "unanswered"
+    assert not nb06.REGIME.check("b") and not nb06.REGIME.check("c")
     praise = nb06.REGIME.check("a").message
     assert "overfits" not in praise and "validation" in praise
 

@@ -233,16 +233,6 @@ class Quiz:
         return f"<p>{html.escape(self.question)}</p><ul style='list-style:none'>{items}</ul>"
 
 
-def check_choice(answer: Any, *, variable: str, correct: str, praise: str,
-                 reasons: dict[str, str]) -> Feedback:
-    """Multiple choice without option texts: a one-off :class:`Quiz`.
-
-    >>> check_choice("b", variable="x", correct="a", praise="Yes.", reasons={"b": "No: ..."}).message
-    'No: ...'
-    """
-    return Quiz(variable, "", {}, correct, praise, reasons).check(answer)
-
-
 def check_prediction(prediction: Any, *, options: tuple[str, ...], measured: str | set[str],
                      result: str, before_running: str, if_wrong: str, next_step: str = "",
                      variable: str = "prediction") -> Feedback:
@@ -304,5 +294,5 @@ from .forbidden import Forbidden  # noqa: E402
 
 __all__ = ["Feedback", "Quiz", "Experiment", "Forbidden", "categorical", "number",
            "outcome_with_tolerance", "whole_number",
-           "call_learner_code", "call_for_number", "check_choice", "check_prediction",
+           "call_learner_code", "call_for_number", "check_prediction",
            "draw_rng", "is_unanswered", "show_solution"]

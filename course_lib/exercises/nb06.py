@@ -105,8 +105,6 @@ REGIME = Quiz(
              "every layer, every step) and, with 10 images per class, has the most parameters to fit. "
              "It can end up the best regime, which you find out by measuring it against a cheap baseline on validation.",
     })
-REGIME_QUIZ = REGIME.options
-check_regime = REGIME.check
 
 
 def solution_make_groups(model, base_lr):

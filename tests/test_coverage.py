@@ -140,3 +140,26 @@ def test_a_mismatch_is_caught():
     assert rows[1][2] == set(NOTEBOOKS) and rows[2][2] == set()
     assert HEADED.findall("§5 项目实践 (the code)") == [("5", "项目实践")]
     assert HEADINGS["5"] != "项目实践"
+
+
+def glossary_rows(markdown: str) -> list[str]:
+    """The rows of the first table after a glossary heading, header included."""
+    lines, started = [], False
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            started = True
+            lines.append(line.strip())
+        elif started:
+            break
+    return lines
+
+
+def test_notebook_00s_glossary_is_the_readmes():
+    """Notebook 00's appendix repeats the README's glossary: the two must not drift apart."""
+    readme = (REPO_DIR / "README.md").read_text(encoding="utf-8")
+    ours = glossary_rows(readme.split("### Glossary · 术语表", 1)[1])
+    cells = json.loads(NOTEBOOKS["00"].read_text(encoding="utf-8"))["cells"]
+    appendix = ["".join(c["source"]) for c in cells if "".join(c["source"]).startswith("## Appendix: the article")]
+    assert len(appendix) == 1, "notebook 00 has one appendix with the article's words"
+    assert glossary_rows(appendix[0]) == ours, (
+        "notebook 00's appendix and the README's glossary differ: copy the README's table into the appendix")

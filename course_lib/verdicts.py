@@ -46,31 +46,32 @@ class Claim:
 
 
 #: The article's claims, by id, in the article's order. Records name them with ``claim=``.
+#: Each ``zh`` is the article's own words (``……`` marks a cut), found verbatim in every § listed.
 CLAIMS: dict[str, Claim] = {
-    "fewer-labels": Claim("§1.2, §3.3", "可以显著减少所需的标记数据量",
+    "fewer-labels": Claim("§1.2, §3.3, §9", "可以显著减少所需的标记数据量",
                           "transfer learning significantly reduces the labelled data needed"),
-    "less-compute": Claim("§1.2, §3.3", "可以显著减少所需的……计算资源",
+    "less-compute": Claim("§1.2, §3.3, §9", "可以显著减少所需的……计算资源",
                           "transfer learning significantly reduces the computing resources needed"),
-    "more-complex": Claim("§1.3, §8.1", "使我们能够在有限的资源下解决更复杂的问题",
-                          "it lets us solve more complex problems with limited resources",
-                          evidence=("bert-text", "imagenet-vision")),
     "breaks-limits": Claim("§1.3, §8.1", "它打破了传统机器学习的局限性",
                            "it breaks the limits of traditional machine learning", testable=False,
                            why_not="no measurable quantity: which limits, against which baseline, is not said"),
+    "more-complex": Claim("§1.3, §8.1", "使我们能够在有限的资源下解决更复杂的问题",
+                          "it lets us solve more complex problems with limited resources",
+                          evidence=("bert-text", "imagenet-vision")),
     "new-perspective": Claim("§1.3", "它还提供了一种新的视角来理解和设计深度学习模型",
                              "it offers a new perspective for understanding and designing deep models",
                              testable=False, why_not="a statement about understanding, not an outcome to measure"),
-    "general-features": Claim("§2, §3.1", "这个模型将学习到一些通用的特征表示",
+    "general-features": Claim("§2", "这个模型将学习到一些通用的特征表示",
                               "pretraining learns general feature representations"),
-    "shared-low-level": Claim("§3.1", "不同的任务都需要识别边缘、颜色和纹理等底层特征",
-                              "different tasks share low-level features (edges, colours, textures)"),
     "part-or-all": Claim("§2, §3.2", "对预训练模型的部分或全部参数进行微调",
                          "fine-tune part or all of the pretrained model's parameters"),
+    "shared-low-level": Claim("§3.1", "不同的任务都需要识别边缘、颜色和纹理等底层特征",
+                              "different tasks share low-level features (edges, colours, textures)"),
     "generalisation": Claim("§3.3", "它还可以提高模型的泛化能力",
                             "it also improves the model's ability to generalise"),
-    "model-choice": Claim("§3.3, §8.3", "它需要选择合适的预训练模型，这需要一定的领域知识和经验",
+    "model-choice": Claim("§3.3, §9", "它需要选择合适的预训练模型，这需要一定的领域知识和经验",
                           "it needs a suitable pretrained model, which takes domain knowledge and experience"),
-    "task-gap": Claim("§3.3, §4.4, §8.3", "如果新任务与预训练模型的任务差异过大，Transfer Learning可能效果不佳",
+    "task-gap": Claim("§3.3, §4.4, §9", "如果新任务与预训练模型的任务差异过大，Transfer Learning可能效果不佳",
                       "if the new task differs too much from the pretraining task, transfer may work poorly"),
     "relatedness": Claim("§4.4, §9", "其任务应该与新任务有一定的相关性",
                          "the pretrained model's task should be related to the new task"),
@@ -80,6 +81,25 @@ CLAIMS: dict[str, Claim] = {
                        "a BERT pretrained on large text corpora helps text classification, sentiment and NER"),
     "imagenet-vision": Claim("§6", "使用在ImageNet上预训练的ResNet或VGG模型，来帮助解决图像分类、目标检测和语义分割等任务",
                              "ImageNet-pretrained CNNs help image classification, detection and segmentation"),
+    "medical-outlook": Claim("§6.4", "在医疗图像分析中，我们可以使用在公开数据集上预训练的模型，来帮助解决疾病诊断和预后预测等任务",
+                             "in medical image analysis, models pretrained on public data can help diagnosis and prognosis",
+                             testable=False,
+                             why_not="an outlook; no medical images ship offline with a licence for this course"),
+    "driving-outlook": Claim("§6.4", "在无人驾驶中，我们可以使用在模拟环境中预训练的模型，来帮助解决道路识别和行人检测等任务",
+                             "in autonomous driving, models pretrained in simulation can help road and pedestrian "
+                             "detection", testable=False,
+                             why_not="an outlook; no simulator or driving data ship offline with this course"),
+    "significant-results": Claim("§8.1", "Transfer Learning已经在许多领域取得了显著的成果",
+                                 "transfer learning has already achieved significant results in many fields",
+                                 testable=False,
+                                 why_not="a statement about the field's published record, which no experiment here "
+                                         "reproduces; the course's own evidence across fields is in the rows of §6"),
+    "choice-challenge": Claim("§8.3", "Transfer Learning的一个主要挑战是如何选择预训练模型。这需要一定的领域知识和经验",
+                              "a main challenge is choosing the pretrained model, which takes domain knowledge "
+                              "and experience", evidence=("model-choice",)),
+    "gap-challenge": Claim("§8.3", "另一个挑战是如何处理新任务与预训练模型的任务差异过大的问题。这可能需要开发新的方法和技术",
+                           "another challenge is handling a new task too different from the pretraining task, "
+                           "which may need new methods", evidence=("task-gap",)),
 }
 
 SUPPORT_WORDS = {"supported": "支持", "not supported": "未获支持", "contradicted": "相反",

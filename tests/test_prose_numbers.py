@@ -24,7 +24,11 @@ CONSTANTS = {
     "02": {"1.609": "log 5, the loss of a uniform guess over 5 classes"},
     "04": {"0.003": "the learning rate the pretraining uses, a setting"},
     "05": {"0.13": "torchvision version that deprecated pretrained=", "0.29": "the pinned torchvision 0.29.1"},
+    "06": {"0.02": "the tolerance an exercise states",
+           "0.01": "a made-up difference in a check-your-understanding question",
+           "0.03": "a made-up interval in a check-your-understanding question"},
     "07": {"0.05": "the tolerance an exercise states", "0.005": "the tolerance an exercise states"},
+    "08": {"0.30": "the bound the notebook asserts (`< 0.3`): chance is 0.20 for five classes"},
     "09": {"0.03": "a threshold a quiz option states", "0.15": "a threshold a quiz option states"},
 }
 

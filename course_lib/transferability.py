@@ -2,8 +2,12 @@
 
 Computed from a candidate's features (or source-class probabilities) on the target training
 data, without fine-tuning: **LogME** (You et al., 2021), **LEEP** (Nguyen et al., 2020), a
-k-nearest-neighbour score and a linear probe. :func:`rank_agreement` checks a score against
-the accuracies the candidates really reach, with the weighted Kendall tau.
+k-nearest-neighbour score and a linear probe. The ground truth they are judged against is
+what each candidate reaches when fine-tuned (:func:`finetune_tail`: its last block and a new
+head, trained through the course's one loop, the rate picked on validation). :func:`rank_agreement`
+compares a score's ranking with that truth (weighted Kendall τ); :func:`tau_over_splits` adds
+an interval by resampling the splits, :func:`compare_taus` compares two scores on the same
+resamples, and :func:`accuracy_of_choice` says what choosing by a score costs.
 
 LogME here is exact for any shape of the feature matrix. The widely used reference
 implementation works in a truncated SVD basis of rank ``min(n, d)``; when there are more
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .compare import Comparison
 from .data import to_numpy as _as_numpy
 
 ArrayLike = np.ndarray
@@ -233,27 +238,6 @@ def rank_agreement(scores: dict[str, float], accuracies: dict[str, float]) -> fl
     return float(weightedtau([scores[n] for n in names], [accuracies[n] for n in names]).statistic)
 
 
-def block_features(model, dataset, layer_names: list[str], batch_size: int = 64) -> dict[str, np.ndarray]:
-    """Globally average-pooled outputs of the named sub-modules, for every item of ``dataset``.
-
-    One pass through ``model`` (eval mode, no gradients) gives features at several depths, so a
-    single pretrained network yields several candidate feature extractors.
-    """
-    import torch
-    from torch.utils.data import DataLoader
-
-    from .inspect_model import capture_outputs
-    from .models import evaluating
-
-    def pool(o):
-        return o.mean(dim=(2, 3)) if o.ndim == 4 else o
-
-    with capture_outputs(model, layer_names, pool) as store, evaluating(model):
-        for x, _ in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0):
-            model(x)
-    return {n: _as_numpy(torch.cat(v)) for n, v in store.items()}
-
-
 # --------------------------------------------------------------------------- the ground truth: fine-tuning
 
 def module_inputs(model, dataset, module_names: list[str], batch_size: int = 64) -> dict[str, "torch.Tensor"]:
@@ -271,7 +255,7 @@ def module_inputs(model, dataset, module_names: list[str], batch_size: int = 64)
     import torch
     from torch.utils.data import DataLoader
 
-    from .models import evaluating
+    from .evaluation import evaluating
 
     modules = dict(model.named_modules())
     missing = [n for n in module_names if n not in modules]
@@ -309,132 +293,235 @@ class PooledTail:
         return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten()) if layers else nn.Flatten()
 
 
-def finetune_tail(make_tail, inputs, labels, split: dict, budget, *, seed: int = 0, batch_size: int = 16,
-                  head_lr_factor: float = 10.0, weight_decay: float = 1e-2, eval_every: int = 20):
-    """Fine-tune ``make_tail()`` plus a new linear head on cached ``inputs``; the protocol's ground truth.
+def tail_classifier(make_tail, inputs, num_classes: int):
+    """A fresh copy of a candidate's tail (``make_tail()``) followed by a new linear head.
 
-    ``split`` holds index arrays ``"train"``, ``"val"`` and ``"test"`` (from
-    :func:`course_lib.compare.few_shot_trials`). For each learning rate of ``budget.lr_grid``
-    (AdamW, ``budget.steps`` steps, linear warm-up over the first 10 % then linear decay; the new
-    head learns ``head_lr_factor`` times faster than the copied block; BatchNorm layers keep their
-    stored statistics, their scale and shift still train) the
-    weights with the best validation accuracy are kept; the rate whose best validation accuracy
-    is highest is chosen, and only then is the test part scored. With an empty ``"val"`` and a
-    one-rate grid the last weights are scored (no selection). Returns a
-    :class:`course_lib.compare.RunResult` with ``extra["correct"]`` (per test image, for a
-    bootstrap) and ``extra["trainable"]``.
+    The head's width is read from one eval-mode pass over two rows of ``inputs`` (a pass in
+    training mode would nudge the copied BatchNorm statistics).
+
+    >>> import torch
+    >>> tail_classifier(PooledTail(torch.nn.Conv2d(2, 3, 1)), torch.randn(4, 2, 5, 5), 7)[1]
+    Linear(in_features=3, out_features=7, bias=True)
+    """
+    from torch import nn
+
+    from .evaluation import batched_forward
+
+    tail = make_tail()
+    width = batched_forward(tail, inputs[:2]).shape[1]
+    return nn.Sequential(tail, nn.Linear(width, int(num_classes)))
+
+
+def finetune_tail(make_tail, inputs, labels, split: dict, budget, *, seed: int = 0, batch_size: int = 16,
+                  body_factor: float = 0.1, weight_decay: float = 1e-2, schedule: str | None = "warmup-linear",
+                  evaluations: int = 10, patience: int | None = None):
+    """Fine-tune a copy of a candidate's tail plus a new linear head on its cached ``inputs``.
+
+    The protocol's ground truth for one candidate on one split. ``split`` holds index arrays
+    ``"train"``, ``"val"`` and ``"test"`` (:func:`course_lib.compare.few_shot_trials`). Training
+    is :func:`course_lib.loop.tune`: for every rate of ``budget.lr_grid`` a fresh copy is trained
+    with AdamW for at most ``budget.cap`` steps of ``batch_size`` images (``schedule``: by
+    default a linear warm-up over the first 10 % of the cap, then a linear decay to 0 at the
+    cap); the new head learns at the grid's rate and the copied block at ``rate × body_factor``
+    (:func:`course_lib.loop.head_and_body`); BatchNorm layers keep their stored statistics
+    (their scale and shift still train). Validation accuracy is measured every
+    ``cap / evaluations`` steps and the best weights are kept (``patience``: stop after that many
+    measurements without improvement). The rate with the best validation score wins; only then
+    is the test part scored.
+
+    Returns a :class:`course_lib.compare.RunResult`: ``score`` (test accuracy), ``lr`` and
+    ``extra`` with ``"val"`` (the kept model's validation accuracy), ``"trainable"`` (parameters
+    trained) and ``"best_step"``. Run it under :func:`course_lib.compare.run_paired`, which
+    counts the steps and checks them against the budget.
 
     >>> import numpy as np, torch
     >>> from course_lib.compare import Budget
     >>> X = torch.randn(60, 4); y = (X[:, 0] > 0).long()
     >>> split = {"train": np.arange(40), "val": np.arange(40, 50), "test": np.arange(50, 60)}
-    >>> r = finetune_tail(PooledTail(), X, y, split, Budget(30, (1e-3,)))
-    >>> r.steps, r.lr, r.extra["trainable"]
-    (30, 0.001, 10)
+    >>> r = finetune_tail(PooledTail(), X, y, split, Budget(30, (1e-3, 1e-2, 1e-1), scale=1))
+    >>> r.lr in (1e-3, 1e-2, 1e-1), r.extra["trainable"], 0 <= r.score <= 1
+    (True, 10, True)
     """
-    import copy
-
     import torch
-    from torch import nn
 
+    from . import loop
     from .compare import RunResult
-    from .repro import seed_everything
+    from .evaluation import accuracy_of
 
     if not budget.lr_grid:
         raise ValueError("finetune_tail picks the learning rate on validation: give the Budget an lr_grid.")
     y = torch.as_tensor(_as_numpy(labels)).long()
     x = torch.as_tensor(inputs)
-    train, val, test = (torch.as_tensor(np.asarray(split[p])).long() for p in ("train", "val", "test"))
-    if len(val) == 0 and len(budget.lr_grid) > 1:
+    if len(x) != len(y):
+        raise ValueError(f"inputs and labels must have one row per image; got {len(x)} and {len(y)}.")
+    train, val, test = (torch.as_tensor(np.asarray(split[p], dtype=np.int64)) for p in ("train", "val", "test"))
+    if len(val) == 0:
         raise ValueError("Picking a learning rate needs a validation part: use "
-                         "few_shot_trials(..., val_per_class=...) or a Budget with one rate.")
+                         "few_shot_trials(..., val_per_class=...).")
     num_classes = int(y.max()) + 1
-
-    def accuracy(model, idx):
-        with torch.no_grad():
-            model.eval()
-            out = torch.cat([model(x[idx[i:i + 256]]) for i in range(0, len(idx), 256)])
-        return (out.argmax(1) == y[idx])
-
-    best = None
-    for lr in budget.lr_grid:
-        seed_everything(seed)
-        tail = make_tail()
-        with torch.no_grad():
-            width = tail(x[train[:2]]).shape[1]
-        model = nn.Sequential(tail, nn.Linear(width, num_classes))
-        groups = [{"params": list(model[1].parameters()), "lr": lr * head_lr_factor}]
-        if any(True for _ in tail.parameters()):
-            groups.append({"params": list(tail.parameters()), "lr": lr})
-        optimizer = torch.optim.AdamW(groups, weight_decay=weight_decay, foreach=True)
-        warm = max(1, budget.steps // 10)
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min((s + 1) / warm, max(
-            0.0, (budget.steps - s) / max(1, budget.steps - warm))))
-        generator = torch.Generator().manual_seed(seed)
-        state, best_val, steps = None, -1.0, 0
-        while steps < budget.steps:
-            order = train[torch.randperm(len(train), generator=generator)]
-            for i in range(0, len(order), batch_size):
-                if steps >= budget.steps:
-                    break
-                model.train()
-                for m in model.modules():           # BatchNorm keeps its stored statistics: batches
-                    if isinstance(m, nn.modules.batchnorm._BatchNorm):   # of 16 estimate them badly
-                        m.eval()
-                batch = order[i:i + batch_size]
-                optimizer.zero_grad()
-                nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
-                optimizer.step()
-                schedule.step()
-                steps += 1
-                if len(val) == 0:                # no validation: keep the last weights
-                    best_val, state = float("nan"), None
-                elif steps % eval_every == 0 or steps == budget.steps:
-                    v = float(accuracy(model, val).float().mean())
-                    if v > best_val:
-                        best_val, state = v, copy.deepcopy(model.state_dict())
-        if best is None or best_val > best[0]:
-            best = (best_val, lr, state, model)
-    best_val, lr, state, model = best
-    if state is not None:
-        model.load_state_dict(state)
-    correct = accuracy(model, test).numpy()
+    tuned = loop.tune(lambda: tail_classifier(make_tail, x, num_classes), (x[train], y[train]), budget,
+                      val=(x[val], y[val]), seed=seed, batch_size=batch_size,
+                      eval_every=max(1, budget.cap // evaluations), patience=patience,
+                      param_groups=lambda model, lr: loop.head_and_body(model[1], body_factor)(model, lr),
+                      optimizer="adamw", weight_decay=weight_decay, schedule=schedule, bn_eval=True,
+                      label="tail + new head")
+    model = tuned.model
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return RunResult(score=float(correct.mean()), steps=int(budget.steps), lr_grid=budget.lr_grid, lr=lr,
-                     extra={"correct": correct, "val": best_val, "trainable": trainable})
+    return RunResult(score=accuracy_of(model, x[test], y[test]), lr=tuned.lr,
+                     steps=sum(r.steps for r in tuned.runs),
+                     extra={"val": accuracy_of(model, x[val], y[val]), "trainable": trainable,
+                            "best_step": tuned.run.best_step})
 
 
-def bootstrap_rank_agreement(scores: dict[str, float], correct: dict[str, list], *, replicates: int = 1000,
-                             seed: int = 0, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Weighted Kendall τ of ``scores`` against accuracy, with a bootstrap interval over test images.
+# --------------------------------------------------------------------------- judging a score: τ over splits
 
-    ``correct[name]`` holds one boolean array per split (which held-out images the fine-tuned
-    candidate got right; the same images for every candidate within a split). Accuracy is the
-    mean over splits. Each replicate resamples the held-out images of every split with
-    replacement (the same draw for all candidates: paired) and recomputes τ; the scores are held
-    fixed. Returns ``(tau, low, high)``: the percentile interval.
+def _aligned(scores: dict, accuracies: dict) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Candidates scored on every split, with their per-split scores and accuracies as (c, s) arrays."""
+    names = [n for n in scores if n in accuracies and np.all(np.isfinite(np.asarray(scores[n], dtype=float)))]
+    if len(names) < 3:
+        raise ValueError(f"need at least 3 scored candidates to compare rankings, got {len(names)}.")
+    S = np.array([np.asarray(scores[n], dtype=float).reshape(-1) for n in names])
+    A = np.array([np.asarray(accuracies[n], dtype=float).reshape(-1) for n in names])
+    if S.shape != A.shape or S.shape[1] < 2:
+        raise ValueError(f"every candidate needs one score and one accuracy per split, on at least 2 splits; "
+                         f"got scores {S.shape} and accuracies {A.shape} (candidates, splits).")
+    return names, S, A
+
+
+def _tau(S: np.ndarray, A: np.ndarray) -> float:
+    from scipy.stats import weightedtau
+
+    return float(weightedtau(S, A).statistic)
+
+
+def _split_draws(n_splits: int, replicates: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n_splits, (replicates, n_splits))
+
+
+def tau_over_splits(scores: dict, accuracies: dict, *, replicates: int = 1000, seed: int = 0,
+                    confidence: float = 0.95) -> tuple[float, float, float]:
+    """Weighted Kendall τ of a score against the fine-tuned accuracy, with a bootstrap over splits.
+
+    ``scores[name]`` and ``accuracies[name]`` hold one value per split (the same splits, in the
+    same order, for every candidate). τ compares the split-averaged score with the
+    split-averaged accuracy. Each bootstrap replicate draws the splits with replacement (the
+    same draw for every candidate), so the interval covers what changes from split to split:
+    which images were labelled, the seeds of the fine-tuning runs and the test images.
+    Returns ``(tau, low, high)``: the point value and the percentile interval.
 
     >>> rng = np.random.default_rng(0)
-    >>> correct = {n: [rng.random(50) < p] for n, p in (("a", .9), ("b", .7), ("c", .5), ("d", .3))}
-    >>> tau, low, high = bootstrap_rank_agreement({"a": 4, "b": 3, "c": 2, "d": 1}, correct)
-    >>> low <= tau <= high and tau > 0.5
-    True
+    >>> acc = {n: p + 0.02 * rng.standard_normal(10) for n, p in zip("abcd", (.9, .8, .7, .6))}
+    >>> tau, low, high = tau_over_splits({n: acc[n] + 0.01 for n in acc}, acc)
+    >>> round(tau, 2), low <= tau <= high
+    (1.0, True)
     """
-    names = [n for n in scores if n in correct and np.isfinite(scores[n])]
-    accuracy = {n: float(np.mean([np.mean(c) for c in correct[n]])) for n in names}
-    tau = rank_agreement({n: scores[n] for n in names}, accuracy)
-    rng = np.random.default_rng(seed)
-    n_splits = len(correct[names[0]])
-    taus = []
-    for _ in range(replicates):
-        draws = [rng.integers(0, len(correct[names[0]][s]), len(correct[names[0]][s])) for s in range(n_splits)]
-        acc = {n: float(np.mean([np.mean(np.asarray(correct[n][s])[draws[s]]) for s in range(n_splits)]))
-               for n in names}
-        taus.append(rank_agreement({n: scores[n] for n in names}, acc))
-    taus = np.asarray(taus)
-    taus = taus[np.isfinite(taus)]
-    low, high = np.quantile(taus, [(1 - confidence) / 2, (1 + confidence) / 2])
+    _, S, A = _aligned(scores, accuracies)
+    tau = _tau(S.mean(1), A.mean(1))
+    taus = np.array([_tau(S[:, d].mean(1), A[:, d].mean(1)) for d in _split_draws(S.shape[1], replicates, seed)])
+    low, high = np.quantile(taus[np.isfinite(taus)], [(1 - confidence) / 2, (1 + confidence) / 2])
     return tau, float(low), float(high)
+
+
+class TauComparison(Comparison):
+    """τ(score A) − τ(score B) against the same fine-tuned accuracies, by a paired bootstrap over splits.
+
+    ``a`` and ``b`` hold the two scores' τ in every bootstrap replicate (the same split draws for
+    both); ``tau_a`` and ``tau_b`` are the values on all splits. The interval is the percentile
+    interval of the replicate differences; the two-sided p-value is twice the smaller share of
+    replicates on either side of 0 (a replicate exactly at 0 counts on both sides), so the
+    verdict says "better" exactly when the interval lies on one side of 0. Works with
+    :func:`course_lib.compare.holm` and :func:`course_lib.verdicts.record` like any comparison.
+    """
+
+    def __init__(self, name_a: str, name_b: str, a, b, tau_a: float, tau_b: float, splits: int,
+                 confidence: float = 0.95):
+        super().__init__(name_a, name_b, np.asarray(a, dtype=float), np.asarray(b, dtype=float), confidence,
+                         unit="τ")
+        self.tau_a, self.tau_b, self.splits = float(tau_a), float(tau_b), int(splits)
+
+    @property
+    def n(self) -> int:
+        return self.splits
+
+    @property
+    def mean_difference(self) -> float:
+        return self.tau_a - self.tau_b
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        q = (1 - self.confidence) / 2
+        low, high = np.quantile(self.differences, [q, 1 - q])
+        return float(low), float(high)
+
+    @property
+    def p_value(self) -> float:
+        d = self.differences
+        return float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
+
+    @property
+    def verdict(self) -> str:
+        if self.decisive_p < 1 - self.confidence:
+            return f"{self.name_a} better" if np.mean(self.differences <= 0) < 0.5 else f"{self.name_b} better"
+        return f"no detectable difference with n = {self.n}"
+
+    def __str__(self) -> str:
+        low, high = self.interval
+        holm = (f"; Holm-adjusted p = {self.adjusted_p:.3f} over {self.family} comparisons"
+                if self.adjusted_p is not None and self.family > 1 else "")
+        return (f"τ {self.name_a} − τ {self.name_b} = {self.tau_a:+.2f} − {self.tau_b:+.2f} = "
+                f"{self.mean_difference:+.2f} ({self.confidence:.0%} bootstrap CI over {self.n} splits "
+                f"{low:+.2f} to {high:+.2f}{holm}): {self.verdict}").replace("95%", "95 %")
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.update(mean_a=self.tau_a, mean_b=self.tau_b, tau_a=self.tau_a, tau_b=self.tau_b,
+                   replicates=len(self.a))
+        return out
+
+
+def compare_taus(scores_a: dict, scores_b: dict, accuracies: dict, name_a: str, name_b: str, *,
+                 replicates: int = 1000, seed: int = 0, confidence: float = 0.95) -> TauComparison:
+    """Which of two scores ranks the candidates more like fine-tuning does? A paired bootstrap over splits.
+
+    Both scores are judged on the same replicates: each draws the splits with replacement once,
+    and both τ are computed from that draw, so the split-to-split noise they share cancels in
+    the difference. Candidates that either score cannot rank on every split are left out of both.
+
+    >>> rng = np.random.default_rng(1)
+    >>> acc = {n: p + 0.02 * rng.standard_normal(10) for n, p in zip("abcde", (.9, .8, .7, .6, .5))}
+    >>> good = {n: v + 0.01 * rng.standard_normal(10) for n, v in acc.items()}
+    >>> bad = {n: rng.standard_normal(10) for n in acc}
+    >>> compare_taus(good, bad, acc, "good", "bad").verdict
+    'good better'
+    """
+    names = [n for n in scores_a if n in scores_b
+             and np.all(np.isfinite(np.asarray(scores_a[n], dtype=float)))
+             and np.all(np.isfinite(np.asarray(scores_b[n], dtype=float)))]
+    _, SA, A = _aligned({n: scores_a[n] for n in names}, accuracies)
+    _, SB, _ = _aligned({n: scores_b[n] for n in names}, accuracies)
+    draws = _split_draws(SA.shape[1], replicates, seed)
+    a = [_tau(SA[:, d].mean(1), A[:, d].mean(1)) for d in draws]
+    b = [_tau(SB[:, d].mean(1), A[:, d].mean(1)) for d in draws]
+    return TauComparison(name_a, name_b, a, b, _tau(SA.mean(1), A.mean(1)), _tau(SB.mean(1), A.mean(1)),
+                         SA.shape[1], confidence)
+
+
+def accuracy_of_choice(values: dict, accuracies: dict) -> np.ndarray:
+    """Per split, the fine-tuned accuracy of the candidate that ``values`` ranks first.
+
+    ``values[name]`` holds one number per split (a score, or a validation accuracy); higher is
+    chosen. Ties are shared: the accuracy is the mean over the tied candidates, what a fair coin
+    among them would give on average. Candidates without a finite value on a split are skipped.
+
+    >>> accuracy_of_choice({"a": [1, 0], "b": [0, 1], "c": [1, 1]}, {"a": [.9, .9], "b": [.5, .5], "c": [.7, .7]})
+    array([0.8, 0.6])
+    """
+    names = [n for n in values if n in accuracies]
+    V = np.array([np.asarray(values[n], dtype=float).reshape(-1) for n in names])
+    A = np.array([np.asarray(accuracies[n], dtype=float).reshape(-1) for n in names])
+    V = np.where(np.isfinite(V), V, -np.inf)
+    best = V == V.max(0, keepdims=True)
+    return (A * best).sum(0) / best.sum(0)
 
 
 def calibrate_batchnorm(model, dataset, batch_size: int = 64, seed: int = 0):
@@ -482,11 +569,6 @@ def tail_features(make_tail, inputs, batch_size: int = 256) -> np.ndarray:
     >>> tail_features(PooledTail(torch.nn.Conv2d(2, 3, 1)), torch.randn(4, 2, 5, 5)).shape
     (4, 3)
     """
-    import torch
+    from .evaluation import batched_forward
 
-    from .models import evaluating
-
-    tail = make_tail()
-    x = torch.as_tensor(inputs)
-    with evaluating(tail):
-        return torch.cat([tail(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]).numpy()
+    return batched_forward(make_tail(), inputs, batch_size=batch_size).numpy()

@@ -39,7 +39,7 @@ EVALUATIONS = {
     "inspect_model.feature_maps": lambda m: inspect_model.feature_maps(m, X, ["conv1"]),
     "inspect_model.forward_flops": lambda m: inspect_model.forward_flops(m, X),
     "inspect_model.seconds_per_image": lambda m: inspect_model.seconds_per_image(m, X, repeats=1),
-    "transferability.block_features": lambda m: transferability.block_features(m, IMAGES, ["conv2"]),
+    "transferability.module_inputs": lambda m: transferability.module_inputs(m, IMAGES, ["conv2"]),
     "text.embed_texts": lambda m: text.embed_texts(m, _tokenizer, ["a", "b", "c"]),
 }
 

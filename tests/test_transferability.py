@@ -93,14 +93,6 @@ def test_knn_probe_and_rank_agreement():
         tr.rank_agreement({"a": 1, "b": 2}, acc)
 
 
-def test_block_features_pools_each_depth():
-    ds = load_digits([0, 1])
-    out = tr.block_features(SmallCNN(), ds, ["conv1", "conv3", "fc"])
-    assert out["conv1"].shape == (len(ds), 16) and out["conv3"].shape == (len(ds), 64) and out["fc"].shape == (len(ds), 5)
-    with pytest.raises(LayerNotFoundError, match="No layer named 'nope'"):
-        tr.block_features(SmallCNN(), ds, ["nope"])
-
-
 @pytest.mark.parametrize("n,d", [(30, 6), (10, 40)])
 def test_evidence_exact_for_rank_deficient_features(n, d):
     rng = np.random.default_rng(7)
@@ -132,26 +124,76 @@ def _toy_split(n=60):
     return {"train": np.arange(0, 36), "val": np.arange(36, 46), "test": np.arange(46, n)}
 
 
-def test_finetune_tail_keeps_to_the_budget_and_picks_on_validation():
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one thread, so a busy shared machine does not stall every operation."""
     import torch
 
-    from course_lib.compare import Budget, check_budget
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _toy_task():
+    import torch
 
     torch.manual_seed(0)
     X = torch.randn(60, 3, 4, 4)
     y = (X[:, 0].mean((1, 2)) > 0).long()
-    make = tr.PooledTail(torch.nn.Conv2d(3, 4, 1))
-    budget = Budget(40, (1e-3, 1e-2))
-    r = tr.finetune_tail(make, X, y, _toy_split(), budget, seed=0)
-    check_budget("tail", r, budget)
-    assert r.steps == 40 and r.lr in budget.lr_grid and r.extra["trainable"] == 3 * 4 + 4 + 4 * 2 + 2
-    assert len(r.extra["correct"]) == 14 and r.score == r.extra["correct"].mean()
-    again = tr.finetune_tail(make, X, y, _toy_split(), budget, seed=0)
-    assert again.score == r.score                      # seeded: the same run twice
+    return X, y
+
+
+def test_finetune_tail_runs_in_the_counted_loop_and_passes_the_audit():
+    import torch
+
+    from course_lib.compare import Budget, run_paired
+
+    X, y = _toy_task()
+    make = tr.PooledTail(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4))
+    budget = Budget(20, (1e-3, 1e-2, 1e-1), scale=1)
+    arms = {"tail": lambda seed, b: tr.finetune_tail(make, X, y, _toy_split(), b, seed=seed),
+            "same again": lambda seed, b: tr.finetune_tail(make, X, y, _toy_split(), b, seed=seed)}
+    out = run_paired(arms, [0, 1], budget)                  # audit: no step outside loop.train, ≤ cap per rate
+    r = out["tail"][0]
+    assert sorted(r.lrs) == sorted(budget.lr_grid) and r.lr in budget.lr_grid
+    assert 0 < r.steps <= budget.cap * len(budget.lr_grid)
+    assert r.extra["trainable"] == 3 * 4 + 4 + 2 * 4 + 4 * 2 + 2   # conv, BatchNorm scale/shift, new head
+    assert r.score == out["same again"][0].score           # seeded: the same run twice
+    assert 0.0 <= r.extra["val"] <= 1.0
+
+
+def test_finetune_tail_leaves_the_copied_block_statistics_alone_and_needs_validation():
+    import torch
+
+    X, y = _toy_task()
+    block = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4))
+    before = block[1].running_mean.clone()
+    model = tr.tail_classifier(tr.PooledTail(*block), X, 2)
+    assert torch.equal(model[0][1].running_mean, before)   # sizing the head ran in eval mode
+    assert torch.equal(block[1].running_mean, before)      # the candidate itself is never touched
+    from course_lib.compare import Budget
+
     no_val = dict(_toy_split(), val=np.array([], dtype=int))
     with pytest.raises(ValueError, match="validation"):
-        tr.finetune_tail(make, X, y, no_val, budget)
-    assert tr.finetune_tail(make, X, y, no_val, Budget(10, (1e-2,))).steps == 10
+        tr.finetune_tail(tr.PooledTail(*block), X, y, no_val, Budget(10, (1e-3, 1e-2, 1e-1), scale=1))
+    with pytest.raises(ValueError, match="one row per image"):
+        tr.finetune_tail(tr.PooledTail(*block), X, y[:10], _toy_split(), Budget(10, (1e-3, 1e-2, 1e-1), scale=1))
+
+
+def test_finetune_tail_is_refused_when_it_overspends():
+    """The audit reads what the loop counted: the same arm with a larger cap than the budget fails."""
+    import torch
+
+    from course_lib.compare import Budget, UnequalBudgetError, run_paired
+
+    X, y = _toy_task()
+    make = tr.PooledTail(torch.nn.Conv2d(3, 4, 1))
+    small, large = Budget(5, (1e-3, 1e-2, 1e-1), scale=1), Budget(12, (1e-3, 1e-2, 1e-1), scale=1)
+    greedy = {"greedy": lambda seed, b: tr.finetune_tail(make, X, y, _toy_split(), large, seed=seed),
+              "fair": lambda seed, b: tr.finetune_tail(make, X, y, _toy_split(), b, seed=seed)}
+    with pytest.raises(UnequalBudgetError, match="greedy"):
+        run_paired(greedy, [0], small)
 
 
 def test_module_inputs_and_tail_features_reproduce_the_forward_pass():
@@ -183,12 +225,49 @@ def test_calibrate_batchnorm_gives_real_scale_statistics():
     assert out_before < 1e-2 < net(ds.tensors[0]).std()
 
 
-def test_bootstrap_interval_of_rank_agreement():
+def _truth(rng, means, noise, splits=10):
+    return {n: m + noise * rng.standard_normal(splits) for n, m in means.items()}
+
+
+def test_tau_over_splits_interval_reflects_split_noise():
     rng = np.random.default_rng(0)
-    ps = {"a": 0.95, "b": 0.8, "c": 0.6, "d": 0.4}
-    correct = {n: [rng.random(400) < p for _ in range(3)] for n, p in ps.items()}
-    tau, low, high = tr.bootstrap_rank_agreement(dict(ps), correct, replicates=200)
-    assert tau == pytest.approx(1.0) and low > 0.9          # well separated: a tight interval
-    close = {n: [rng.random(30) < 0.7 for _ in range(3)] for n in ps}
-    tau, low, high = tr.bootstrap_rank_agreement(dict(ps), close, replicates=200)
-    assert low <= tau <= high and high - low > 0.5          # indistinguishable: a wide interval
+    means = {"a": 0.95, "b": 0.8, "c": 0.6, "d": 0.4}
+    apart = _truth(rng, means, 0.01)
+    tau, low, high = tr.tau_over_splits({n: v + 0.001 for n, v in apart.items()}, apart, replicates=300)
+    assert tau == pytest.approx(1.0) and low > 0.9                    # well separated: a tight interval
+    close = _truth(rng, {n: 0.7 for n in means}, 0.05)
+    tau, low, high = tr.tau_over_splits(dict(_truth(rng, means, 0.0)), close, replicates=300)
+    assert low <= tau <= high and high - low > 0.5                   # indistinguishable: a wide interval
+    with pytest.raises(ValueError, match="one score and one accuracy per split"):
+        tr.tau_over_splits({n: [1.0] * 3 for n in means}, {n: [0.5] * 4 for n in means})
+    with pytest.raises(ValueError, match="at least 3"):
+        tr.tau_over_splits({"a": [1, 2]}, {"a": [1, 2]})
+
+
+def test_compare_taus_is_a_paired_bootstrap_that_holm_and_verdicts_accept():
+    from course_lib import compare, verdicts
+
+    rng = np.random.default_rng(1)
+    acc = _truth(rng, {n: m for n, m in zip("abcdef", (.95, .9, .8, .7, .6, .4))}, 0.01)
+    good = {n: v + 0.005 * rng.standard_normal(10) for n, v in acc.items()}
+    reversed_ = {n: -v for n, v in acc.items()}
+    c = tr.compare_taus(good, reversed_, acc, "good", "reversed", replicates=300)
+    assert c.verdict == "good better" and c.mean_difference == pytest.approx(c.tau_a - c.tau_b)
+    assert c.interval[0] > 0 and c.p_value < 0.05 and c.n == 10
+    same = tr.compare_taus(good, good, acc, "A", "B", replicates=300)
+    assert same.mean_difference == 0 and same.p_value == 1.0
+    assert same.verdict == "no detectable difference with n = 10"
+    family = compare.holm([c, same])
+    assert family[0].family == 2 and family[0].adjusted_p >= c.p_value
+    assert "bootstrap CI over 10 splits" in str(c)
+    data = c.to_dict()
+    assert data["mean_a"] == pytest.approx(c.tau_a) and data["verdict"] == "good better"
+    rec = verdicts.record("99", "test/tau", c, en="test", zh="{diff:+.2f} {verdict}", names_zh=("好", "反"),
+                          quiet=True)
+    assert rec.zh_line().endswith("好更好")
+
+
+def test_accuracy_of_choice_shares_ties_and_skips_missing_scores():
+    acc = {"a": [0.9, 0.9, 0.9], "b": [0.5, 0.5, 0.5], "c": [0.7, 0.7, 0.7]}
+    values = {"a": [1.0, 0.0, 0.5], "b": [0.0, 1.0, 0.5], "c": [float("nan"), 0.0, 0.5]}
+    assert tr.accuracy_of_choice(values, acc) == pytest.approx([0.9, 0.5, 0.7])

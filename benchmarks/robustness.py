@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/robustness.py              # 06–11 at 4× (1× records from the last bench)
     .venv/bin/python benchmarks/robustness.py 06 --both    # one notebook, at 1× and at 4×
+    .venv/bin/python benchmarks/robustness.py --tables     # no runs: the README tables from the kept records
 
 Runs the notebooks in fresh kernels with ``COURSE_BUDGET_SCALE=4`` (every step cap and fixed epoch
 count × 4; the notebooks themselves are not rewritten), copies the verdicts they record into
@@ -94,7 +95,20 @@ def main(argv=None) -> int:
     parser.add_argument("notebooks", nargs="*", help=f"two-digit numbers (default: {' '.join(NOTEBOOKS)})")
     parser.add_argument("--both", action="store_true", help="run the notebooks at 1× first, then at 4×")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
+    parser.add_argument("--tables", action="store_true",
+                        help="run nothing: write robustness.json and the README tables from the records "
+                             "already kept in benchmarks/verdicts/ (after notebooks were re-run one by one)")
     args = parser.parse_args(argv)
+    if args.tables:
+        if args.notebooks or args.both:
+            parser.error("--tables runs nothing; give it no notebook numbers and no --both")
+        when = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+        rows = build(when)
+        run_notebooks.update_readme(verdicts.robustness_markdown(rows, when), start=START, end=END)
+        write_claims(when)
+        wrong = [f"{r.notebook}/{r.key}" for r in rows if not r.consistent]
+        print(f"{len(rows)} verdicts; declared budget_dependent wrong for: {', '.join(wrong) or 'none'}")
+        return 1 if wrong else 0
     numbers = tuple(args.notebooks) or NOTEBOOKS
     paths = _paths(numbers)
     failed = []

@@ -2,6 +2,7 @@
 import importlib.util
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from conftest import REPO_DIR
@@ -77,3 +78,33 @@ def test_verdicts_are_kept_and_paired_across_budget_scales(tmp_path, monkeypatch
                                                               True)]
     table = verdicts.robustness_json(rows, "now")
     assert json.loads(json.dumps(table))["verdicts"]["06/x"]["at_4x"].startswith("no detectable")
+
+
+def test_robustness_tables_come_from_the_kept_records_without_running_anything(tmp_path, monkeypatch):
+    import sys
+
+    from course_lib import verdicts
+    from course_lib.compare import paired_comparison
+
+    sys.path.insert(0, str(REPO_DIR / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("robustness", REPO_DIR / "benchmarks" / "robustness.py")
+    robustness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(robustness)
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
+    kept, readme = tmp_path / "kept", tmp_path / "README.md"
+    readme.write_text("\n\n".join(f"{a}\nold\n{b}" for a, b in (
+        (robustness.START, robustness.END), robustness.CLAIMS, robustness.SUMMARIES)))
+    better = paired_comparison([0.9, 0.92, 0.95], [0.8, 0.85, 0.86], "a", "b")
+    for scale in ("1", "4"):
+        monkeypatch.setenv("COURSE_BUDGET_SCALE", scale)
+        verdicts.record("06", "x", better, en="a vs b", quiet=True)
+        runner.keep_verdicts("06", into=kept)
+    monkeypatch.setattr(robustness, "HERE", tmp_path)
+    monkeypatch.setattr(robustness.run_notebooks, "VERDICTS", kept)
+    monkeypatch.setattr(robustness.run_notebooks, "update_readme",
+                        lambda block, start, end: runner.update_readme(block, readme, start, end))
+    monkeypatch.setattr(robustness, "run_at", lambda *a, **k: pytest.fail("--tables must not run a notebook"))
+    assert robustness.main(["--tables"]) == 0
+    text = readme.read_text()
+    assert "old" not in text and "a vs b" in text
+    assert "06/x" in (tmp_path / "robustness.json").read_text()

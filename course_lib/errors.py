@@ -54,3 +54,30 @@ class NothingToTrainError(CourseError, ValueError):
 
 class EmptyDataError(CourseError, ValueError):
     """A loader or dataset holds no examples."""
+
+
+class UnequalBudgetError(CourseError, ValueError):
+    """Two arms of a comparison did not get (or did not keep to) the same budget."""
+
+
+class DeviceNotAvailableError(CourseError, RuntimeError):
+    """A device (``cuda``, ``mps``) was asked for that this machine does not have."""
+
+
+def check_option(name: str, value, allowed) -> None:
+    """Raise ``ValueError`` naming the option, the value and what is allowed, unless ``value`` is allowed.
+
+    The course's one check of a keyword option (``on_bad=``, ``scale=``, ``optimizer=`` …).
+
+    >>> check_option("on_bad", "skip", ("error", "skip"))
+    >>> check_option("on_bad", "ignore", ("error", "skip"))
+    Traceback (most recent call last):
+    ...
+    ValueError: on_bad must be 'error' or 'skip', got 'ignore'.
+    """
+    allowed = tuple(allowed)
+    if value in allowed:
+        return
+    names = [repr(a) for a in allowed]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    raise ValueError(f"{name} must be {listed}, got {value!r}.")

@@ -133,13 +133,14 @@ def new_head_groups(body_factor: float) -> Callable[[nn.Module, float], list[dic
 
 def gradient_arm(make: Callable[[], nn.Module], x: torch.Tensor, y: torch.Tensor, trials: dict[int, dict], *,
                  body_factor: float = 0.1, batch_size: int = 8, patience: int = 3,
-                 eval_every: int | None = None, threads: int | None = None,
+                 eval_every: int | None = None, threads: int | None = None, bn_eval: bool = True,
                  label: str = "") -> Callable[[int, Budget], RunResult]:
     """An option trained by :func:`course_lib.loop.tune` on the seed's split, scored on its test rows.
 
     ``make()`` returns a fresh model whose last module is the new head; ``x`` holds its inputs
     (images, or a frozen front's activations). Validation every ``eval_every`` steps (default: a
-    tenth of the cap); ``patience`` checks without improvement stop a run. ``extra`` keeps the chosen rate, its best step and
+    fifth of the cap); ``patience`` checks without improvement stop a run. ``bn_eval``: BatchNorm
+    layers keep their pretrained statistics (batches of a few photos estimate them badly). ``extra`` keeps the chosen rate, its best step and
     validation accuracy. ``threads``: CPU threads while it trains (1 suits small layers; None: as set).
 
     >>> x = torch.randn(40, 2); y = (x[:, 0] > 0).long()
@@ -155,7 +156,7 @@ def gradient_arm(make: Callable[[], nn.Module], x: torch.Tensor, y: torch.Tensor
         with cpu_threads(threads):
             tuned = tune(make, (x[t["train"]], y[t["train"]]), budget, val=(x[t["val"]], y[t["val"]]), seed=seed,
                          label=label, batch_size=batch_size, patience=patience, eval_every=every,
-                         param_groups=new_head_groups(body_factor), device="cpu")
+                         param_groups=new_head_groups(body_factor), bn_eval=bn_eval, device="cpu")
             score = accuracy_score(x[t["test"]], y[t["test"]], batch_size=64)(tuned.model)
         return RunResult(score=round(score, 4), lr=tuned.lr,
                          extra={"lr": tuned.lr, "best_step": tuned.run.best_step, "val": tuned.val_score})
@@ -314,6 +315,25 @@ class Decision:
                  f"{self.seconds[name]:.1f} s per split" for name, rs in self.results.items()]
         return "\n".join(lines + [str(c) for c in self.comparisons] + [self.reason])
 
+    def edge_choices(self) -> dict[str, int]:
+        """For each fine-tuning option, in how many splits the chosen rate was the grid's largest or
+        smallest (often: widen the grid that way)."""
+        edges = (min(self.budget.lr_grid), max(self.budget.lr_grid))
+        return {name: sum(r.extra.get("lr") in edges for r in rs) for name, rs in self.results.items()
+                if name != OPTIONS[0]}
+
+    def summary(self) -> str:
+        """A short paragraph of markdown, every figure in it taken from the measurements."""
+        s = self.settings
+        means = "; ".join(f"{name} **{self.mean(name):.3f}**" for name in self.results)
+        cost = "; ".join(f"{name} {self.seconds[name]:.1f} s and {_gflops(self.costs[name]['total'])} GFLOPs"
+                         for name in self.results)
+        verdicts = "; ".join(f"{c.name_a} − {c.name_b} {c.mean_difference:+.3f} "
+                             f"[{c.interval[0]:+.3f}, {c.interval[1]:+.3f}]: {c.verdict}" for c in self.comparisons)
+        return (f"On **{s['folder']}** at {s['image_size']} px, mean test accuracy over {s['seeds']} paired "
+                f"splits: {means}. Differences with 95 % intervals, Holm-adjusted: {verdicts}. "
+                f"{self.reason} Cost per split here: {cost}.")
+
     def to_dict(self) -> dict[str, Any]:
         return {"recommendation": self.recommendation, "reason": self.reason, "undecided": self.undecided,
                 "accuracy": {n: [r.score for r in rs] for n, rs in self.results.items()},
@@ -398,9 +418,12 @@ def render_markdown(decision: Decision) -> str:
               f"not used), at {s['image_size']} px; each of {s['seeds']} splits gives every option the same "
               f"training, validation and test photos ({s['per_split']}).",
               f"- The new head learns at the grid's rate in both fine-tuning options, the pretrained layers at "
-              f"{s['body_factor']:g} × that rate; batch size {s['batch_size']}; early stopping after "
+              f"{s['body_factor']:g} × that rate; BatchNorm layers keep their pretrained statistics; batch size "
+              f"{s['batch_size']}; early stopping after "
               f"{s['patience']} validation checks without improvement.",
               "- " + s["budget_report"].replace("\n", "\n- "),
+              "- Chosen rate at an edge of the grid (widen the grid that way if often): " + ", ".join(
+                  f"{name} in {n} of {s['seeds']} splits" for name, n in decision.edge_choices().items()) + ".",
               f"- Wall time of the whole report: {s['wall_seconds']:.0f} s on {s['threads']} CPU thread(s).",
               "", "A small folder decides little: with few photos per split the intervals are wide. The "
               "verdict is for this folder, this image size and this budget."]
@@ -429,18 +452,29 @@ def _features(front: nn.Module, tail: nn.Module, images: torch.Tensor, preproces
 
 
 def decision_report(split, model_dir: str | Path, *, backbone: str = "efficientnet_lite0", image_size: int = 64,
-                    seeds: Sequence[int] = (0, 1, 2), steps: int = 30, lr_grid: Sequence[float] = LR_GRID,
+                    seeds: Sequence[int] = (0, 1, 2), steps: int = 20, lr_grid: Sequence[float] = LR_GRID,
                     n_last: int = 1, body_factor: float = 0.1, batch_size: int = 8, patience: int = 3,
-                    max_per_class: int | None = 60, say: Callable[[str], None] = print,
-                    progress: bool = False) -> Decision:
+                    max_per_class: int | None = 60, threads: int | None = 1,
+                    say: Callable[[str], None] = print, progress: bool = False) -> Decision:
     """Frozen head vs last ``n_last`` block(s) vs full fine-tuning on ``split``'s photos; writes the report.
 
     ``split`` is a kept :class:`course_lib.splits.FolderSplit` (or a folder, split with the defaults).
     The protocol is the module's docstring; ``steps`` and ``lr_grid`` make the
     :class:`~course_lib.compare.Budget` every option gets (``COURSE_BUDGET_SCALE`` multiplies the
-    cap). ``say`` receives one line per stage. Returns the :class:`Decision`; the files are in
+    cap). ``threads``: CPU threads (default 1: these small networks gain little from a second
+    thread, and on a shared machine two threads can be ten times slower; ``None``: torch's
+    setting). ``say`` receives one line per stage. Returns the :class:`Decision`; the files are in
     ``model_dir`` (``Decision.files``).
     """
+    with cpu_threads(threads):
+        return _decision_report(split, model_dir, backbone=backbone, image_size=image_size, seeds=seeds,
+                                steps=steps, lr_grid=lr_grid, n_last=n_last, body_factor=body_factor,
+                                batch_size=batch_size, patience=patience, max_per_class=max_per_class,
+                                say=say, progress=progress)
+
+
+def _decision_report(split, model_dir, *, backbone, image_size, seeds, steps, lr_grid, n_last, body_factor,
+                     batch_size, patience, max_per_class, say, progress) -> Decision:
     from . import splits as splits_mod
     from .compare import budget_report
     from .models import freeze, image_preprocess, load_backbone, remove_head
@@ -489,7 +523,7 @@ def decision_report(split, model_dir: str | Path, *, backbone: str = "efficientn
         OPTIONS[0]: timed(one_thread(convex_arm(feats["final"], y, trials)), seconds[OPTIONS[0]]),
         OPTIONS[1]: timed(gradient_arm(lambda: with_head(tail, n_features, k), feats["front"], y, trials,
                                        body_factor=body_factor, batch_size=batch_size, patience=patience,
-                                       threads=1, label=OPTIONS[1]), seconds[OPTIONS[1]]),
+                                       label=OPTIONS[1]), seconds[OPTIONS[1]]),
         OPTIONS[2]: timed(gradient_arm(lambda: with_head(Normalised(extractor, preprocess), n_features, k),
                                        images, y, trials, body_factor=body_factor, batch_size=batch_size,
                                        patience=patience, label=OPTIONS[2]), seconds[OPTIONS[2]]),

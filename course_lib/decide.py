@@ -246,6 +246,25 @@ def recommend(comparisons: Sequence[Comparison], options: Sequence[str] = OPTION
                     f"Recommended: {choice}, the cheapest option that no other option beats.")
 
 
+def budget_caveat(results: dict[str, list[RunResult]]) -> str:
+    """A sentence when the fine-tuning options' best step came in the last 20 % of the cap in at
+    least half of their kept runs (the cap, not the method, may then decide); else ``""``.
+
+    >>> from course_lib.loop import Run
+    >>> late = RunResult(0.9, runs=[Run(1e-3, 20, best_step=20, selected=True)])
+    >>> budget_caveat({"last block": [late, late]})
+    ' Caution: the best step came in the last 20 % of the cap in 2 of 2 kept runs of the fine-tuning options; a larger budget (--compare-steps) may change the verdict.'
+    """
+    from .loop import late_fraction
+
+    late, total = late_fraction(run for name, rs in results.items() if name != OPTIONS[0]
+                                for r in rs for run in r.runs)
+    if total and 2 * late >= total:
+        return (f" Caution: the best step came in the last 20 % of the cap in {late} of {total} kept runs of the "
+                "fine-tuning options; a larger budget (--compare-steps) may change the verdict.")
+    return ""
+
+
 # --------------------------------------------------------------------------- costs
 
 def forward_flops(model: nn.Module, x: torch.Tensor) -> float:
@@ -424,7 +443,8 @@ def render_markdown(decision: Decision) -> str:
               "- " + s["budget_report"].replace("\n", "\n- "),
               "- Chosen rate at an edge of the grid (widen the grid that way if often): " + ", ".join(
                   f"{name} in {n} of {s['seeds']} splits" for name, n in decision.edge_choices().items()) + ".",
-              f"- Wall time of the whole report: {s['wall_seconds']:.0f} s on {s['threads']} CPU thread(s).",
+              f"- Time of the whole report: {s['wall_seconds']:.0f} s wall clock, {s['cpu_seconds']:.0f} s of CPU "
+              f"time, on {s['threads']} CPU thread(s) (on a shared machine the wall clock includes waiting).",
               "", "A small folder decides little: with few photos per split the intervals are wide. The "
               "verdict is for this folder, this image size and this budget."]
     return "\n".join(lines) + "\n"
@@ -482,7 +502,7 @@ def _decision_report(split, model_dir, *, backbone, image_size, seeds, steps, lr
     from .recipe import split_last_blocks
     from .transferability import logme
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if not hasattr(split, "parts"):
         split = splits_mod.split_folder(split)
     model_dir = Path(model_dir).expanduser()
@@ -534,6 +554,7 @@ def _decision_report(split, model_dir, *, backbone, image_size, seeds, steps, lr
                         compare_results(results, OPTIONS[2], OPTIONS[0]),
                         compare_results(results, OPTIONS[2], OPTIONS[1])])
     choice, reason = recommend(comparisons)
+    reason += budget_caveat(results)
 
     blocks = len(extractor._blocks)
     candidates = {f"final features (after block {blocks})": feats["final"],
@@ -566,7 +587,8 @@ def _decision_report(split, model_dir, *, backbone, image_size, seeds, steps, lr
                 "per_split": f"{n_split['train']} / {n_split['val']} / {n_split['test']}",
                 "n_last": n_last, "body_factor": body_factor, "batch_size": batch_size, "patience": patience,
                 "max_per_class": max_per_class, "budget_report": budget_report(results),
-                "wall_seconds": wall, "threads": torch.get_num_threads()}
+                "wall_seconds": wall, "cpu_seconds": time.process_time() - cpu_start,
+                "threads": torch.get_num_threads()}
     decision = Decision(results=results, comparisons=comparisons, recommendation=choice, reason=reason,
                         logme=logme_rows, costs=costs, seconds=per_split, budget=budget, settings=settings)
     decision.files = {"png": _plot(decision, model_dir / f"{REPORT}.png"),

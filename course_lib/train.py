@@ -314,16 +314,16 @@ def _parser() -> argparse.ArgumentParser:
     group = parser.add_argument_group(
         "decision report", "--compare: is a frozen head enough, or should you fine-tune the last block, or "
         "everything? Each option tuned on validation under one counted budget, paired over several splits "
-        "of the training + validation photos (the test photos stay untouched), 95 %% intervals, Holm; "
+        "of the training + validation photos (the test photos stay untouched), 95 % intervals, Holm; "
         "LogME for three feature layers; costs in seconds and operations. Written to MODEL_DIR/decision_report.md "
         "(efficientnet_lite0 only).")
     group.add_argument("--compare", action="store_true", help="also write the decision report")
-    group.add_argument("--compare-size", type=int, default=64,
+    group.add_argument("--compare-size", type=int, default=64, metavar="PX",
                        help="image size of the comparison in pixels (default 64: fine-tuning on a CPU is slow)")
-    group.add_argument("--compare-splits", type=int, default=3, help="paired splits (seeds), at least 2 (default 3)")
-    group.add_argument("--compare-steps", type=int, default=20,
+    group.add_argument("--compare-splits", type=int, default=3, metavar="N", help="paired splits (seeds), at least 2 (default 3)")
+    group.add_argument("--compare-steps", type=int, default=20, metavar="N",
                        help="optimizer steps per learning rate (cap; early stopping on validation; default 20)")
-    group.add_argument("--compare-max-per-class", type=int, default=60,
+    group.add_argument("--compare-max-per-class", type=int, default=60, metavar="N",
                        help="photos per class used by the comparison, at most (default 60)")
     return parser
 

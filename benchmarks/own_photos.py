@@ -14,7 +14,11 @@ course_lib.train`` runs):
    1,000 and 4,000 photos: the peak memory (the process and its worker processes), photos per
    second end to end against the forward pass alone at the same size (timed in the same
    process, before and after), and a second run after adding 1 % new photos, against the
-   first run's time.
+   first run's time;
+3. the decision report on the demo folder (``python -m course_lib.train FOLDER MODEL_DIR --compare``'s
+   :func:`course_lib.decide.decision_report`, as notebook 10 calls it: 64 px, 3 paired splits, ≤ 20
+   optimizer steps per rate): wall time, CPU time, peak memory and its verdicts
+   (``--decision-only`` runs this part alone and prints it).
 
 Every folder is deleted afterwards. Prints a Markdown report with the machine's load average
 (timings on a busy machine are inflated; the ratios come from one process, so both sides share
@@ -198,6 +202,49 @@ print(json.dumps({
 """
 
 
+DECIDE_CHILD = r"""
+import json, os, sys, time
+from course_lib import decide, splits
+folder, model_dir = sys.argv[1], sys.argv[2]
+load_start = os.getloadavg()
+t0, c0 = time.perf_counter(), time.process_time()
+d = decide.decision_report(splits.split_folder(folder), model_dir, image_size=64, seeds=range(3), steps=20,
+                           say=lambda line: None)
+seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+hwm = next(int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "cpu": cpu, "hwm_mb": hwm, "recommendation": d.recommendation,
+                  "reason": d.reason, "verdicts": [str(c) for c in d.comparisons],
+                  "means": {n: d.mean(n) for n in d.results}, "load_start": load_start,
+                  "load_end": os.getloadavg()}))
+"""
+
+
+def run_decision(folder: Path, model_dir: Path, outputs: Path) -> dict:
+    """The decision report on ``folder`` in a fresh process: its time, memory and verdicts."""
+    env = {**os.environ, "COURSE_OUTPUT_DIR": str(outputs),
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", DECIDE_CHILD, str(folder), str(model_dir)], env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the decision report failed:\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["process_seconds"] = time.perf_counter() - start
+    return out
+
+
+def decision_lines(r: dict) -> list[str]:
+    """The report's section on the decision report (target: within 3 minutes on 2 cores)."""
+    means = ", ".join(f"{name} {m:.3f}" for name, m in r["means"].items())
+    return ["", "**The decision report on the demo folder** (`--compare`: 64 px, 3 paired splits, ≤ 20 "
+            "optimizer steps per rate, one CPU thread)", "",
+            f"- {r['seconds']:.0f} s wall clock ({r['process_seconds']:.0f} s with the process's start-up; "
+            f"target ≤ 180 s), {r['cpu']:.0f} s of CPU time, peak memory (VmHWM) {r['hwm_mb']:.0f} MB; load "
+            f"{_load(r['load_start'])} at the start, {_load(r['load_end'])} at the end.",
+            f"- Mean test accuracy over the splits: {means}."] + [f"- {v}" for v in r["verdicts"]] + [
+            f"- {r['reason']}"]
+
+
 def run_child(folder: Path, model_dir: Path, outputs: Path, size: int, forward: bool) -> dict:
     """``train_folder`` in a fresh process; its measurements, plus the process's own wall time."""
     env = {**os.environ, "COURSE_OUTPUT_DIR": str(outputs),
@@ -224,7 +271,8 @@ def _peak(r: dict) -> float:
     return max(r["tree_mb"], r["main_hwm_mb"])
 
 
-def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: int, grow: float) -> str:
+def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: int, grow: float,
+           decision: dict | None = None) -> str:
     import torch
 
     lines = [
@@ -283,6 +331,8 @@ def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: in
                      f"{r['load_start'][0]:.1f} / {r['load_end'][0]:.1f} |")
     lines += ["", "The target for the second run is ≤ 0.10 of the first: only the new photos are read and "
               "passed through the network; every other photo is found in the cache by the hash of its content."]
+    if decision is not None:
+        lines += decision_lines(decision)
     return "\n".join(lines) + "\n"
 
 
@@ -297,9 +347,21 @@ def main(argv=None) -> int:
                         help="do not copy the report into README.md (OWN-PHOTOS markers)")
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for the photos (default: a new temporary folder, deleted afterwards)")
+    parser.add_argument("--decision-only", action="store_true",
+                        help="only time the decision report on the demo folder, print it, write nothing")
     args = parser.parse_args(argv)
 
     import build_demo_folder
+
+    if args.decision_only:
+        work = Path(tempfile.mkdtemp(prefix="own_photos_decide-", dir=args.work))
+        try:
+            folder = build_demo_folder.build(work / "demo_digits")
+            result = run_decision(folder, work / "model", work / "outputs")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print("\n".join(decision_lines(result)))
+        return 0
 
     work = Path(tempfile.mkdtemp(prefix="own_photos_bench-", dir=args.work))
     try:
@@ -321,9 +383,11 @@ def main(argv=None) -> int:
                     os.link(path, folder / path.parent.name / path.name)
             second[n] = run_child(folder, work / f"photos_{n}" / "model", outputs, args.size, False)
             print(f"{n} photos + {len(added)}: {second[n]['seconds']:.1f} s", flush=True)
+        decision = run_decision(demo_folder, work / "demo" / "decision", work / "demo" / "decision_outputs")
+        print(f"decision report: {decision['seconds']:.1f} s", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = report(demo, scale, second, args.size, args.grow)
+    text = report(demo, scale, second, args.size, args.grow, decision)
     print(text)
     args.output.write_text(text)
     print(f"written to {args.output}")

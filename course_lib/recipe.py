@@ -12,10 +12,10 @@
   :class:`~course_lib.photos.PhotoSet`).
 - "Beyond the frozen head": :func:`split_last_blocks` cuts EfficientNet-Lite0 into a frozen
   ``front`` and a trainable ``tail`` (its last MBConv block(s), the 1×1 head convolution and the
-  pooling). Augmented views of each training photo (flip, random resized crop) go through the
-  frozen front *once* (:func:`front_activations`); training the tail then costs a fraction of a
-  full forward pass per step. :func:`train_steps` is the one loop both arms of the comparison
-  use, with the same number of optimizer steps, so the budget is equal by construction.
+  pooling). The photos go through the frozen front *once* (:func:`front_activations`); training
+  the tail then costs a fraction of a full forward pass per step. The comparison of frozen head,
+  last block(s) and full fine-tuning on one's own folder, on the course's counted protocol, is
+  :func:`course_lib.decide.decision_report`.
 
 >>> import torch
 >>> from torch import nn
@@ -638,53 +638,3 @@ def tail_and_head(tail: nn.Module, num_classes: int, n_features: int = 1280, see
     for p in tail.parameters():
         p.requires_grad_(trainable)
     return nn.Sequential(tail, nn.Linear(n_features, num_classes))
-
-
-def frozen_vs_last_block(pool, test, *, seeds, budget, views: int = 1, val_fraction: float = 0.25,
-                         lr_head: float = 1e-2, lr_block: float = 1e-3, n_blocks: int = 1,
-                         backbone: str = "efficientnet_lite0", device: str | torch.device | None = None,
-                         progress: bool = False):
-    """Paired comparison: the last block + head trained on augmented views vs the frozen head.
-
-    ``pool`` (train + validation photos) is split afresh for every seed (stratified,
-    ``val_fraction`` for validation); both arms get that seed's split, the same ``budget``
-    (:class:`~course_lib.compare.Budget`: optimizer steps, one fixed learning rate per arm), the
-    same loop (:func:`train_steps`, best validation step kept), and are scored on ``test``.
-    The last-block arm trains on each photo as it is plus ``views`` augmented copies (random
-    resized crop + flip), all passed through the frozen front once, before any training.
-    ``progress=True`` shows a bar over the seeds. Returns ``(results, comparison)`` from
-    :func:`~course_lib.compare.run_paired`.
-    """
-    from . import compare
-    from .data import stratified_split
-    from .models import freeze, load_backbone, remove_head
-
-    if budget.lr_grid:
-        raise ValueError("This comparison uses one fixed learning rate per arm: give a Budget without lr_grid.")
-    model = freeze(remove_head(load_backbone(backbone).model))
-    front, tail = split_last_blocks(model, n_blocks)
-    plain = front_activations(front, pool, device=device)
-    test_acts = front_activations(front, test, device=device)
-    augmented = torch.cat([plain[None], front_activations(front, pool, views=views, seed=0, device=device)])
-    with evaluating(tail), one_thread_on_cpu(torch.device("cpu")):
-        pooled, test_pooled = tail(plain), tail(test_acts)
-    y, n_classes = pool.labels, pool.num_classes
-
-    def frozen_head(seed: int, budget) -> "compare.RunResult":
-        fit, val = stratified_split(y, test_size=val_fraction, seed=seed)
-        torch.manual_seed(seed)
-        head, _ = train_steps(nn.Linear(pooled.shape[1], n_classes), pooled[fit], y[fit],
-                              (pooled[val], y[val]), steps=budget.steps, lr=lr_head, seed=seed, device=device)
-        return compare.RunResult(accuracy_of(head, test_pooled, test.labels, device), budget.steps, (), lr_head)
-
-    def last_block(seed: int, budget) -> "compare.RunResult":
-        fit, val = stratified_split(y, test_size=val_fraction, seed=seed)
-        net, _ = train_steps(tail_and_head(tail, n_classes, pooled.shape[1], seed=seed), augmented[:, fit],
-                             y[fit], (plain[val], y[val]), steps=budget.steps, lr=lr_block, seed=seed,
-                             views=True, device=device)
-        return compare.RunResult(accuracy_of(net, test_acts, test.labels, device), budget.steps, (), lr_block)
-
-    name = f"last block{'s' if n_blocks > 1 else ''} + augmentation"
-    results = compare.run_paired({name: last_block, "frozen head": frozen_head}, seeds, budget,
-                                 progress=progress)
-    return results, compare.compare_results(results, name, "frozen head")

@@ -16,7 +16,12 @@ does what notebook 10 shows, step by step:
 6. **export** to MODEL_DIR: the classifier (``python -m course_lib.predict MODEL_DIR photo.jpg``),
    a model card (``README.md`` + ``model_card.json``) and the split (``split.json``).
 
-From Python, the same steps are :func:`train_folder`; the head alone is :func:`fit_head`.
+With ``--compare`` it then writes a **decision report** into MODEL_DIR (``decision_report.md``,
+``.png``, ``.json``): frozen head vs last block vs full fine-tuning on your photos, under the
+course's fair protocol (:mod:`course_lib.decide`).
+
+From Python, the same steps are :func:`train_folder`; the head alone is :func:`fit_head`; the
+decision report is :func:`course_lib.decide.decision_report`.
 ``--help`` only prints the help. Errors are one line (exit status 2), never a traceback.
 
 >>> import torch
@@ -306,12 +311,46 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=None,
                         help="processes decoding photos (default: by folder size and cores; 0: none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    group = parser.add_argument_group(
+        "decision report", "--compare: is a frozen head enough, or should you fine-tune the last block, or "
+        "everything? Each option tuned on validation under one counted budget, paired over several splits "
+        "of the training + validation photos (the test photos stay untouched), 95 % intervals, Holm; "
+        "LogME for three feature layers; costs in seconds and operations. Written to MODEL_DIR/decision_report.md "
+        "(efficientnet_lite0 only).")
+    group.add_argument("--compare", action="store_true", help="also write the decision report")
+    group.add_argument("--compare-size", type=int, default=64, metavar="PX",
+                       help="image size of the comparison in pixels (default 64: fine-tuning on a CPU is slow)")
+    group.add_argument("--compare-splits", type=int, default=3, metavar="N", help="paired splits (seeds), at least 2 (default 3)")
+    group.add_argument("--compare-steps", type=int, default=20, metavar="N",
+                       help="optimizer steps per learning rate (cap; early stopping on validation; default 20)")
+    group.add_argument("--compare-max-per-class", type=int, default=60, metavar="N",
+                       help="photos per class used by the comparison, at most (default 60)")
     return parser
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from . import decide, splits
+
+    split = splits.split_folder(args.folder, val=args.val, test=args.test, seed=args.seed)  # the kept split
+    print(f"[compare] frozen head vs last block vs full fine-tuning at {args.compare_size} px, "
+          f"{args.compare_splits} paired splits")
+    decision = decide.decision_report(
+        split, args.model_dir, backbone=args.backbone, image_size=args.compare_size,
+        seeds=range(args.compare_splits), steps=args.compare_steps, max_per_class=args.compare_max_per_class,
+        say=lambda line: print("      " + line.strip()), progress=not args.quiet)
+    for line in str(decision).splitlines():
+        print("      " + line)
+    print(f"      report: {_shown(decision.files['md'])} (plot: {decision.files['png'].name})")
 
 
 def main(argv: list[str] | None = None) -> int:
     """The shell command; returns its exit status (0 done, 2 bad input, 130 interrupted)."""
-    args = _parser().parse_args(argv)   # --help and usage errors stop here, having done nothing
+    parser = _parser()
+    args = parser.parse_args(argv)   # --help and usage errors stop here, having done nothing
+    if args.compare and args.backbone != "efficientnet_lite0":
+        parser.error("--compare splits the network into blocks: it needs --backbone efficientnet_lite0")
+    if args.compare and args.compare_splits < 2:
+        parser.error("--compare-splits must be at least 2: one split has no uncertainty to report")
     from .errors import CourseError
     from .predict import one_line
 
@@ -325,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
                          val=args.val, test=args.test, seed=args.seed, resplit=args.resplit,
                          on_bad="skip" if args.skip_bad else "error", cache=not args.no_cache,
                          num_workers=args.workers, progress=False if args.quiet else None)
+            if args.compare:
+                _compare(args)
     except (CourseError, ValueError, OSError) as error:
         message = one_line(error).replace("load with on_bad='skip'", "pass --skip-bad")
         print(f"error: {message.replace('on_bad=' + repr('skip'), '--skip-bad')}", file=sys.stderr)

@@ -216,24 +216,13 @@ def test_features_move_to_the_picked_device_and_back(tmp_path, monkeypatch):
         recipe.photo_features(model, photos, device="cuda:7" if not torch.cuda.is_available() else "mps:9")
 
 
-def test_frozen_vs_last_block_is_paired_and_equally_budgeted(tmp_path):
-    from course_lib import compare
-
+def test_join_photo_sets(tmp_path):
     pre = Preprocess.for_backbone("efficientnet_lite0", SIZE)
     gen = torch.Generator().manual_seed(0)
     images = torch.randint(0, 255, (16, 3, SIZE, SIZE), dtype=torch.uint8, generator=gen)
-    images[8:, 0] = 255                                        # class 1 is redder
     labels = [0] * 8 + [1] * 8
     pool = PhotoSet(images[::2], labels[::2], ["a", "b"], [str(i) for i in range(8)], tmp_path, pre)
     test = PhotoSet(images[1::2], labels[1::2], ["a", "b"], [str(i) for i in range(8)], tmp_path, pre)
-    budget = compare.Budget(steps=4)
-    results, comparison = recipe.frozen_vs_last_block(pool, test, seeds=[0, 1], budget=budget, views=2,
-                                                      val_fraction=0.5, device="cpu")
-    assert set(results) == {"last block + augmentation", "frozen head"}
-    assert all(r.steps == 4 for rs in results.values() for r in rs)
-    assert comparison.n == 2 and comparison.name_b == "frozen head"
-    with pytest.raises(ValueError, match="one fixed learning rate"):
-        recipe.frozen_vs_last_block(pool, test, seeds=[0, 1], budget=compare.Budget(4, (1e-3,)))
     from course_lib.photos import join
     both = join(pool, test)
     assert len(both) == 16 and both.paths[8] == "0"

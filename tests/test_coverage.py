@@ -104,14 +104,7 @@ def test_the_table_writes_the_articles_headings(rows):
     assert not wrong, f"coverage table: (section, heading written, the article's heading): {wrong}"
 
 
-# Notebook 10's first cell writes "§5 项目实践", a cut of the article's heading (issue 23); its
-# owner fixes the first cell, and this mark goes.
-CUT_HEADING: set[str] = set()
-
-
-@pytest.mark.parametrize("number", [
-    pytest.param(n, marks=pytest.mark.xfail(reason="first cell cuts §5's heading (issue 23)", strict=False))
-    if n in CUT_HEADING else n for n in NOTEBOOKS])
+@pytest.mark.parametrize("number", NOTEBOOKS)
 def test_the_first_cell_writes_the_articles_headings(number):
     line = article_line(NOTEBOOKS[number])
     unknown = [f"§{n}" for n in SECTION.findall(line) if n not in HEADINGS]

@@ -99,31 +99,38 @@ def check_recall(recall_of: Callable[[Any, int], float]) -> Feedback:
         return Feedback.unanswered("Not answered yet: define `recall_of(cm, i)`.",
                                    "Rows of cm are true classes, columns predicted classes.")
     for cm in _cases(draw_rng()):
+        values = []
         for i in range(len(cm)):
             value, problem = RECALL.call(recall_of, cm.copy(), i)
             if problem is not None:
                 return problem
             try:
-                value = float(value)
+                values.append(float(value))
             except (TypeError, ValueError):
                 return Feedback.incorrect(f"recall_of returned {value!r}, not a number.")
-            expected = cm[i, i] / cm[i].sum()
-            precision = cm[i, i] / cm[:, i].sum() if cm[:, i].sum() else float("nan")
-            if np.isclose(value, expected, rtol=1e-9, atol=1e-12):
-                continue
-            case = f"For class {i} of a random {len(cm)}-class confusion matrix"
-            if np.isclose(value, precision, rtol=1e-9, atol=1e-12):
-                return Feedback.incorrect(
-                    f"{case} you returned its precision (divided by the column: the photos "
-                    "*predicted* as the class).",
-                    "Recall divides by all photos that truly are the class.")
-            if np.isclose(value, cm[i, i], rtol=1e-9):
-                return Feedback.incorrect(f"{case} you returned a count, not a share.")
-            if not 0 <= value <= 1:
-                return Feedback.incorrect(f"{case} your recall is not between 0 and 1.")
-            return Feedback.incorrect(f"{case} your value is not its recall.",
-                                      "Of the photos whose true class is i, which share did the "
-                                      "model find?")
+        values = np.array(values)
+        rows, columns = cm.sum(1), cm.sum(0)
+        expected = np.diag(cm) / rows
+        with np.errstate(divide="ignore", invalid="ignore"):
+            precision = np.diag(cm) / columns
+        if np.allclose(values, expected, rtol=1e-9, atol=1e-12):
+            continue
+        # a mistake is named only when every class of the matrix shows it (a coincidence on one
+        # class, say a constant that happens to equal one precision, is not that mistake)
+        i = int(np.flatnonzero(~np.isclose(values, expected, rtol=1e-9, atol=1e-12))[0])
+        case = f"For class {i} of a random {len(cm)}-class confusion matrix"
+        if np.allclose(values, precision, rtol=1e-9, atol=1e-12, equal_nan=True):
+            return Feedback.incorrect(
+                f"{case} you returned its precision (divided by the column: the photos "
+                "*predicted* as the class).",
+                "Recall divides by all photos that truly are the class.")
+        if np.allclose(values, np.diag(cm), rtol=1e-9):
+            return Feedback.incorrect(f"{case} you returned a count, not a share.")
+        if not 0 <= values[i] <= 1:
+            return Feedback.incorrect(f"{case} your recall is not between 0 and 1.")
+        return Feedback.incorrect(f"{case} your value is not its recall.",
+                                  "Of the photos whose true class is i, which share did the "
+                                  "model find?")
     return Feedback.correct("Right on random matrices: recall is the diagonal count over the row "
                             "sum. A class with high precision but low recall is one the model "
                             "rarely dares to predict.")

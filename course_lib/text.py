@@ -253,27 +253,51 @@ def top_loss(top: torch.nn.Module, batch) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- the arms of notebook 09
 
+class UnitNormLinear(torch.nn.Linear):
+    """A linear layer applied to its input rescaled to unit length: ``W x / ‖x‖ + b``.
+
+    The logistic regression of ``loop.fit_convex(..., scale="l2")`` (the course's frozen-feature
+    head) as a layer; its weights are those of an ``nn.Linear`` (the same ``state_dict`` keys).
+
+    >>> head = UnitNormLinear(3, 2)
+    >>> x = torch.tensor([[3.0, 0.0, 4.0]])
+    >>> torch.allclose(head(x), head(x / 5)), torch.allclose(head(x), head(10 * x))
+    (True, True)
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(torch.nn.functional.normalize(x, dim=-1))
+
+
 def linear_head(fit) -> torch.nn.Linear:
-    """The logistic regression of a :class:`course_lib.loop.ConvexFit` (fitted with ``scale=None``) as an
-    ``nn.Linear`` giving the same predictions: the start of LP-FT (linear probe, then fine-tune).
+    """The logistic regression of a :class:`course_lib.loop.ConvexFit` as a layer giving the same
+    predictions: the start of LP-FT (linear probe, then fine-tune).
+
+    A fit on unit-length rows (``scale="l2"``, the default) gives a :class:`UnitNormLinear`; a fit
+    on the features as given (``scale=None``) a plain ``nn.Linear``.
 
     >>> from course_lib.loop import Budget, fit_convex
     >>> E = torch.randn(60, 6); y = (E[:, 0] > 0).long()
-    >>> fit = fit_convex(E[:40], y[:40], E[40:], y[40:], Budget(1, (1, 2, 3), scale=1), scale=None)
+    >>> fit = fit_convex(E[:40], y[:40], E[40:], y[40:], Budget(1, (1, 2, 3), scale=1))
     >>> head = linear_head(fit); head
-    Linear(in_features=6, out_features=2, bias=True)
+    UnitNormLinear(in_features=6, out_features=2, bias=True)
     >>> bool((head(E).argmax(1).numpy() == fit.predict(E)).all())
     True
     """
-    steps = getattr(fit.classifier, "steps", [("logisticregression", fit.classifier)])
-    if len(steps) != 1:
-        raise ValueError("linear_head needs a logistic regression on the features as given: fit it with "
-                         "loop.fit_convex(..., scale=None); a rescaling step is not a linear layer.")
-    clf = steps[-1][1]
+    from sklearn.preprocessing import Normalizer
+
+    steps = [step for _, step in getattr(fit.classifier, "steps", [("model", fit.classifier)])]
+    scalers = steps[:-1]
+    if len(scalers) > 1 or (scalers and not (isinstance(scalers[0], Normalizer) and scalers[0].norm == "l2")):
+        raise ValueError("linear_head turns a logistic regression on unit-length rows (fit_convex's default, "
+                         "scale='l2') or on the features as given (scale=None) into a layer; a per-feature "
+                         f"rescaling ({type(scalers[0]).__name__}) is not one.")
+    clf = steps[-1]
     coef, intercept = clf.coef_, clf.intercept_
     if coef.shape[0] == 1:                                   # binary: scikit-learn stores one row
         coef, intercept = np.r_[-coef / 2, coef / 2], np.r_[-intercept / 2, intercept / 2]
-    head = torch.nn.Linear(coef.shape[1], coef.shape[0])
+    kind = UnitNormLinear if scalers else torch.nn.Linear
+    head = kind(coef.shape[1], coef.shape[0])
     with torch.no_grad():
         head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
         head.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
@@ -316,8 +340,7 @@ def tfidf_arm(texts: list[str], labels, trials):
         def features(rows):
             return vectorizer.transform([texts[i] for i in rows]).toarray()
 
-        fit = fit_convex(features(t["train"]), y[t["train"]], features(t["val"]), y[t["val"]], budget,
-                         scale=None)
+        fit = fit_convex(features(t["train"]), y[t["train"]], features(t["val"]), y[t["val"]], budget)
         return RunResult(score=fit.score(features(t["test"]), y[t["test"]]),
                          extra={"C": fit.C, "converged": fit.converged, "val": fit.val_score,
                                 "vocabulary": len(vectorizer.vocabulary_)})
@@ -328,9 +351,10 @@ def finetune_arm(model, cache: TextCache, labels, trials, *, body_factor: float 
                  batch_size: int = 8, patience: int | None = None):
     """An arm: LP-FT on the encoder's layers from ``cache.first_layer`` on.
 
-    1. **Linear probe**: a logistic regression on the frozen mean-pooled vectors, ``C`` picked on
-       the trial's validation rows (:func:`course_lib.loop.fit_convex`, solved to convergence) —
-       exactly the frozen arm ``compare.convex_arm(cache.mean, labels, trials, scale=None)``.
+    1. **Linear probe**: a logistic regression on the frozen mean-pooled vectors (unit length),
+       ``C`` picked on the trial's validation rows (:func:`course_lib.loop.fit_convex`, solved to
+       convergence) — exactly the frozen arm ``compare.convex_arm(cache.mean, labels, trials)``;
+       as a layer, :class:`UnitNormLinear`.
     2. **Fine-tune**: from there, :func:`course_lib.loop.tune` trains a fresh :class:`EncoderTop`
        (pretrained layers, the probe as its head) at every rate of ``budget.lr_grid``: the head
        at the grid's rate and the encoder layers at ``rate × body_factor``
@@ -356,7 +380,7 @@ def finetune_arm(model, cache: TextCache, labels, trials, *, body_factor: float 
     def arm(seed: int, budget) -> RunResult:
         t = _trial(trials, seed)
         train, val, test = (torch.as_tensor(np.asarray(t[p]), dtype=torch.long) for p in ("train", "val", "test"))
-        probe = fit_convex(cache.mean[train], y[train], cache.mean[val], y[val], budget, scale=None)
+        probe = fit_convex(cache.mean[train], y[train], cache.mean[val], y[val], budget)
         head = linear_head(probe)
         data = (cache.hidden[train], cache.attention_mask[train], y[train])
         tuned = tune(lambda: EncoderTop(model, cache.first_layer, copy.deepcopy(head)), data, budget,

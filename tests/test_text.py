@@ -102,14 +102,15 @@ def test_linear_head_predicts_what_the_logistic_regression_predicts():
     from course_lib.loop import fit_convex
 
     torch.manual_seed(0)
-    X = torch.randn(90, 5)
-    for y in ((X[:, 0] > 0).long(), (X[:, 0] > 0).long() + (X[:, 1] > 0).long()):   # 2 and 3 classes
-        fit = fit_convex(X[:60], y[:60], X[60:], y[60:], BUDGET, scale=None)
-        head = text.linear_head(fit)
-        assert head.out_features == len(torch.unique(y))
-        assert np.array_equal(head(X).argmax(1).numpy(), fit.predict(X))
-    with pytest.raises(ValueError, match="scale=None"):
-        text.linear_head(fit_convex(X[:60], y[:60], X[60:], y[60:], BUDGET, scale="l2"))
+    X = 3 * torch.randn(90, 5) + 1
+    for y in ((X[:, 0] > 1).long(), (X[:, 0] > 1).long() + (X[:, 1] > 1).long()):   # 2 and 3 classes
+        for scale, kind in (("l2", text.UnitNormLinear), (None, torch.nn.Linear)):
+            fit = fit_convex(X[:60], y[:60], X[60:], y[60:], BUDGET, scale=scale)
+            head = text.linear_head(fit)
+            assert type(head) is kind and head.out_features == len(torch.unique(y))
+            assert np.array_equal(head(X).argmax(1).numpy(), fit.predict(X))
+    with pytest.raises(ValueError, match="per-feature"):
+        text.linear_head(fit_convex(X[:60], y[:60], X[60:], y[60:], BUDGET, scale="standard"))
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +157,7 @@ def test_finetune_arm_starts_from_the_frozen_arm_keeps_to_the_budget_and_leaves_
     trials[1] = dict(trials[0], train=trials[0]["val"], val=trials[0]["train"])
     cache = text.cache_states(model, tokenizer, texts, first_layer=5)
     arms = {"fine-tuned": text.finetune_arm(model, cache, y, trials),
-            "frozen": compare.convex_arm(cache.mean, y, trials, scale=None)}
+            "frozen": compare.convex_arm(cache.mean, y, trials)}
     results = compare.run_paired(arms, [0, 1], BUDGET)              # audited: steps, grids
     ft, frozen = results["fine-tuned"][0], results["frozen"][0]
     assert ft.lrs == BUDGET.lr_grid and ft.cs == BUDGET.c_grid and ft.steps <= 3 * BUDGET.cap

@@ -68,7 +68,9 @@ def check_mean_pool(my_mean_pool) -> Feedback:
     if torch.allclose(out, (hidden * mask.unsqueeze(-1)).sum(1), atol=1e-6):
         return Feedback.incorrect("You summed the real tokens but did not divide by their number.")
     return Feedback.incorrect("The values differ from the masked mean.",
-                              "(hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)")
+                              "Work out the second sentence (two real tokens, two padding) by hand and "
+                              "compare it with your output's second row: the mask belongs in the sum "
+                              "and in the count.")
 
 
 def check_frozen_count(answer, hidden_size: int = 384, num_classes: int = 4) -> Feedback:
@@ -80,7 +82,8 @@ def check_frozen_count(answer, hidden_size: int = 384, num_classes: int = 4) -> 
                                 "for full fine-tuning.")
     if answer == hidden_size * num_classes:
         return Feedback.incorrect("You forgot the biases: one per class.")
-    return Feedback.incorrect(f"{answer} is not it.", "Only the new Linear(384 -> 4) head is trainable.")
+    return Feedback.incorrect(f"{answer} is not it.", "Only the new linear head is trainable: count its "
+                              "weights (one per input number and class) and its biases.")
 
 
 POOLING = Quiz(
@@ -92,10 +95,10 @@ POOLING = Quiz(
     },
     answer="b",
     praise="Yes: all-MiniLM-L6-v2 was trained so that the masked mean of its token vectors is the sentence "
-           "vector, and the comparison above agrees: mean pooling scored higher than [CLS].",
+           "vector. Part 3 measures both choices on the same splits.",
     reasons={
         "a": "Not for this model: its sentence-embedding training used the masked mean, so the [CLS] "
-             "vector was never trained to summarise the sentence on its own; it scored lower above.",
+             "vector was never trained to summarise the sentence on its own. Part 3 measures both.",
         "c": "Averaging over padding too makes a sentence's vector depend on the other sentences in "
              "its batch: use the attention mask.",
     })
@@ -116,8 +119,8 @@ def _length_choice(drop: float) -> str:
 def check_length_prediction(predicted, max_length: int, rows: list[dict], full) -> Feedback:
     """Change-and-predict: the learner cuts every sentence to ``max_length`` tokens and predicts
     how much frozen mean-pooled accuracy drops. ``rows`` are the learner's own measurement
-    (``training.label_efficiency`` on the cut sentences, one k); ``full`` the accuracies with the
-    whole sentences on the same seeds.
+    (one row per seed with its ``"accuracy"`` on the cut sentences, one k); ``full`` the accuracies
+    with the whole sentences on the same seeds.
 
     >>> check_length_prediction("a", 30, [{"accuracy": 0.9}] * 5, [0.91] * 5).status
     'correct'
@@ -133,7 +136,7 @@ def check_length_prediction(predicted, max_length: int, rows: list[dict], full) 
     short = [r["accuracy"] for r in rows]
     if not short or len(short) != len(full):
         return Feedback.incorrect("No measurement to compare with: run the whole cell, including "
-                                  "the `label_efficiency` line, on the same seeds as above.")
+                                  "the line that measures `measured`, on the same seeds as above.")
     drop = float(np.mean(full) - np.mean(short))
     right = _length_choice(drop)
     said = (f"With {max_length} tokens per sentence: {np.mean(short):.3f}, against "
@@ -163,7 +166,7 @@ def solution_frozen_count(hidden_size: int = 384, num_classes: int = 4) -> int:
 
 
 def solution_length_prediction(max_length: int) -> str:
-    """Exercise 2: a model prediction, made before running. Two of the tokens are [CLS] and
+    """Exercise 3: a model prediction, made before running. Two of the tokens are [CLS] and
     [SEP]; the topic sentences are short (about 11 word pieces) and name their topic early
     ("The striker scored ...", "Whisk the ..."). One or two word pieces often miss the topic
     word (a big drop); three to five usually catch it, with some loss; six or more keep nearly

@@ -166,7 +166,8 @@ def robustness_at(notebook: str, key: str, path: Path = ROBUSTNESS_FILE) -> dict
     if not path.is_file():
         return None
     table = json.loads(path.read_text(encoding="utf-8"))
-    return table.get("verdicts", {}).get(f"{notebook}/{key}")
+    entry = table.get("verdicts", {}).get(f"{notebook}/{key}")
+    return None if entry is None else {"date": table.get("date"), **entry}   # the bench's date
 
 
 def record(notebook: str, key: str, result: Any, *, en: str, zh: str | None = None,

@@ -4,6 +4,11 @@ Fine-tuning on a CPU is made cheap by running the frozen bottom of the encoder o
 hidden states entering layer ``first_layer`` are cached (:func:`cache_states`) and only the
 layers above, the pooling and the head run at every step (:class:`EncoderTop`).
 
+The arms of notebook 09's comparisons (each ``(seed, budget) -> RunResult``, for
+:func:`course_lib.compare.run_paired`): :func:`tfidf_arm` (no pretraining) and
+:func:`finetune_arm` (the encoder's top layers fine-tuned through :func:`course_lib.loop.tune`);
+the frozen-feature arms are :func:`course_lib.compare.convex_arm` on :class:`TextCache` vectors.
+
 >>> ds = load_text_dataset()
 >>> len(ds), ds.classes
 (320, ['cooking', 'finance', 'science', 'sport'])
@@ -128,7 +133,7 @@ def make_text_loader(texts: list[str], labels, tokenizer, batch_size: int = 16, 
 
 def embed_texts(model, tokenizer, texts: list[str], batch_size: int = 64, max_length: int = 32) -> torch.Tensor:
     """Sentence embeddings from a :class:`course_lib.models.TextClassifier` (eval mode, no gradients)."""
-    from .models import evaluating
+    from .evaluation import evaluating
 
     loader = make_text_loader(texts, np.zeros(len(texts)), tokenizer, batch_size, max_length)
     out = []
@@ -138,57 +143,7 @@ def embed_texts(model, tokenizer, texts: list[str], batch_size: int = 64, max_le
     return torch.cat(out)
 
 
-# --------------------------------------------------------------------------- fair comparisons (notebook 09)
-
-def tfidf_accuracy(texts: list[str], labels, split: dict, C: float = 10.0) -> float:
-    """TF-IDF + logistic regression, with the vocabulary and IDF fitted on the training texts only.
-
-    Fitting the vectorizer on every text (test included) would leak the test vocabulary into
-    the features; here the test part is only transformed.
-
-    >>> ds = load_text_dataset(); y = ds.labels
-    >>> split = {"train": np.r_[0:10, 80:90, 160:170, 240:250], "test": np.r_[40:80, 120:160]}
-    >>> 0 <= tfidf_accuracy(ds.texts, y, split) <= 1
-    True
-    """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    y = np.asarray(labels)
-    train, test = np.asarray(split["train"]), np.asarray(split["test"])
-    vectorizer = TfidfVectorizer().fit([texts[i] for i in train])
-    clf = LogisticRegression(C=C, max_iter=5000)
-    clf.fit(vectorizer.transform([texts[i] for i in train]), y[train])
-    return float(clf.score(vectorizer.transform([texts[i] for i in test]), y[test]))
-
-
-def logistic_head(embeddings, labels, train, C: float = 10.0):
-    """A logistic regression on raw (unscaled) embeddings of the ``train`` rows, as an ``nn.Linear``.
-
-    Used to start a classifier head from what a frozen-feature probe learned (LP-FT: linear
-    probe, then fine-tune), instead of from random weights.
-
-    >>> E = torch.randn(40, 6); y = (E[:, 0] > 0).long()
-    >>> head = logistic_head(E, y, np.arange(40)); head
-    Linear(in_features=6, out_features=2, bias=True)
-    >>> float((head(E).argmax(1) == y).float().mean()) > 0.9
-    True
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    X = E = embeddings.numpy() if torch.is_tensor(embeddings) else np.asarray(embeddings)
-    y = np.asarray(labels)
-    train = np.asarray(train)
-    clf = LogisticRegression(C=C, max_iter=5000).fit(X[train], y[train])
-    coef, intercept = clf.coef_, clf.intercept_
-    if coef.shape[0] == 1:                                   # binary: sklearn stores one row
-        coef, intercept = np.r_[-coef / 2, coef / 2], np.r_[-intercept / 2, intercept / 2]
-    head = torch.nn.Linear(E.shape[1], coef.shape[0])
-    with torch.no_grad():
-        head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
-        head.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
-    return head
-
+# --------------------------------------------------------------------------- cached encoder passes
 
 @dataclass
 class TextCache:
@@ -206,10 +161,18 @@ class TextCache:
     cls: torch.Tensor
     first_layer: int
 
+    def inputs(self, rows) -> dict[str, torch.Tensor]:
+        """What :class:`EncoderTop` takes for ``rows``: ``top(**cache.inputs(rows))``."""
+        rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
+        return {"hidden": self.hidden[rows], "attention_mask": self.attention_mask[rows]}
+
 
 def cache_states(model, tokenizer, texts: list[str], first_layer: int = 4, max_length: int = 32,
                  batch_size: int = 64) -> TextCache:
     """Tokenise once and run the encoder once (eval mode, no gradients) over ``texts``.
+
+    ``first_layer`` = 0 keeps the token embeddings' output (every transformer layer can then
+    be fine-tuned); 6 keeps the last layer's output (none can).
 
     >>> from course_lib.models import load_backbone
     >>> bb = load_backbone("minilm")
@@ -217,7 +180,7 @@ def cache_states(model, tokenizer, texts: list[str], first_layer: int = 4, max_l
     >>> c.hidden.shape[0], c.hidden.shape[2], c.mean.shape, c.first_layer
     (2, 384, torch.Size([2, 384]), 4)
     """
-    from .models import evaluating
+    from .evaluation import evaluating
 
     n_layers = len(model.encoder.encoder.layer)
     if not 0 <= first_layer <= n_layers:
@@ -239,134 +202,195 @@ def cache_states(model, tokenizer, texts: list[str], first_layer: int = 4, max_l
 
 
 class EncoderTop(torch.nn.Module):
-    """The layers of ``model``'s encoder from ``first_layer`` on, mean pooling and a head.
+    """A copy of ``model``'s encoder layers from ``first_layer`` on, mean pooling and a ``head``.
 
-    It *shares* those layers with ``model`` (training it changes ``model``), and it is fed the
-    hidden states of :func:`cache_states`: ``top(cache.hidden[i], cache.attention_mask[i])``.
-    :meth:`reset` puts back the pretrained weights it was built with and installs a new head.
+    Fed the hidden states of :func:`cache_states`: ``top(**cache.inputs(rows))``. The layers
+    are *copied* (training the top never changes ``model``); ``head`` is an ``nn.Module`` (used
+    as given) or a number of classes (a new ``nn.Linear``). Padding beyond a batch's longest
+    sentence is cut off before the layers run: it changes nothing but the time.
+    :meth:`copy_into` puts the trained layers and head into a whole model, to save it.
     """
 
-    def __init__(self, model, first_layer: int = 4, num_classes: int = 2):
+    def __init__(self, model, first_layer: int = 4, head: torch.nn.Module | int = 2):
         super().__init__()
+        n_layers = len(model.encoder.encoder.layer)
+        if not 0 <= first_layer < n_layers:
+            raise ValueError(f"first_layer must be between 0 (fine-tune every layer) and {n_layers - 1} "
+                             f"(the last layer only), got {first_layer}.")
         self.config = model.encoder.config
-        self.layers = model.encoder.encoder.layer[first_layer:]
-        self.classifier = torch.nn.Linear(self.config.hidden_size, num_classes)
+        self.layers = copy.deepcopy(model.encoder.encoder.layer[first_layer:])
+        self.classifier = (torch.nn.Linear(self.config.hidden_size, head) if isinstance(head, int) else head)
         self.first_layer = first_layer
-        self._pretrained = copy.deepcopy(self.layers.state_dict())
 
     def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         from transformers.masking_utils import create_bidirectional_mask
 
+        longest = max(1, int(attention_mask.sum(1).max()))    # padding sits on the right
+        hidden, attention_mask = hidden[:, :longest], attention_mask[:, :longest]
         mask = create_bidirectional_mask(config=self.config, inputs_embeds=hidden,
                                          attention_mask=attention_mask)
         for layer in self.layers:
             hidden = layer(hidden, mask)
         return self.classifier(mean_pool(hidden, attention_mask))
 
-    def reset(self, head: torch.nn.Linear) -> "EncoderTop":
-        """Pretrained layers again, ``head`` as the classifier (every parameter trainable)."""
-        self.layers.load_state_dict(self._pretrained)
-        self.classifier = head
-        self.requires_grad_(True)
-        return self
+    def copy_into(self, classifier) -> None:
+        """Write these layers and a copy of the head into ``classifier``, a
+        :class:`course_lib.models.TextClassifier` holding the same encoder (it changes in place)."""
+        layers = classifier.encoder.encoder.layer[self.first_layer:]
+        if len(layers) != len(self.layers):
+            raise ValueError(f"The classifier's encoder has {len(layers) + self.first_layer} layers; this top "
+                             f"holds layers {self.first_layer}–{self.first_layer + len(self.layers) - 1}.")
+        layers.load_state_dict(self.layers.state_dict())
+        classifier.classifier = copy.deepcopy(self.classifier)
 
 
-def budgeted_fit(forward, parameter_groups: list[dict], labels, split: dict, budget, *, modules=(),
-                 seed: int = 0, batch_size: int = 16, eval_every: int = 5, warmup: float = 0.1,
-                 max_grad_norm: float = 1.0):
-    """Train for exactly ``budget.steps`` AdamW steps; keep the weights with the best validation accuracy.
+def top_loss(top: torch.nn.Module, batch) -> torch.Tensor:
+    """The training loss of :class:`EncoderTop` for :func:`course_lib.loop.train`: cross-entropy on a
+    batch ``(hidden, attention_mask, labels)``."""
+    hidden, attention_mask, labels = batch
+    return torch.nn.functional.cross_entropy(top(hidden, attention_mask), labels)
 
-    ``forward(indices)`` returns logits for those rows; ``parameter_groups`` are AdamW groups
-    (each with its own ``lr``); ``modules`` are put in train mode for steps and eval mode for
-    validation. Each step takes ``batch_size`` training rows drawn at random (a generator seeded
-    with ``seed``), clips the gradient norm to ``max_grad_norm``, and moves the learning rate:
-    a linear warm-up over the first ``warmup`` fraction of the steps, then a linear decay to 0.
-    Validation (the ``"val"`` indices) runs every ``eval_every`` steps and once before the
-    first step, so the starting point can win (a tie keeps the earlier weights).
-    Returns a :class:`course_lib.compare.RunResult` scored on ``"test"`` (lr = the largest group lr).
-    Notebook 09 writes this loop out in full once.
 
-    >>> from course_lib.compare import Budget
-    >>> _ = torch.manual_seed(0)
-    >>> X = torch.randn(60, 3); y = (X[:, 0] > 0).long(); head = torch.nn.Linear(3, 2)
-    >>> split = {"train": np.arange(40), "val": np.arange(40, 50), "test": np.arange(50, 60)}
-    >>> r = budgeted_fit(lambda i: head(X[i]), [{"params": head.parameters(), "lr": 0.1}], y, split,
-    ...                  Budget(20), modules=[head])
-    >>> r.steps, r.score > 0.7
-    (20, True)
+# --------------------------------------------------------------------------- the arms of notebook 09
+
+class UnitNormLinear(torch.nn.Linear):
+    """A linear layer applied to its input rescaled to unit length: ``W x / ‖x‖ + b``.
+
+    The logistic regression of ``loop.fit_convex(..., scale="l2")`` (the course's frozen-feature
+    head) as a layer; its weights are those of an ``nn.Linear`` (the same ``state_dict`` keys).
+
+    >>> head = UnitNormLinear(3, 2)
+    >>> x = torch.tensor([[3.0, 0.0, 4.0]])
+    >>> torch.allclose(head(x), head(x / 5)), torch.allclose(head(x), head(10 * x))
+    (True, True)
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(torch.nn.functional.normalize(x, dim=-1))
+
+
+def linear_head(fit) -> torch.nn.Linear:
+    """The logistic regression of a :class:`course_lib.loop.ConvexFit` as a layer giving the same
+    predictions: the start of LP-FT (linear probe, then fine-tune).
+
+    A fit on unit-length rows (``scale="l2"``, the default) gives a :class:`UnitNormLinear`; a fit
+    on the features as given (``scale=None``) a plain ``nn.Linear``.
+
+    >>> from course_lib.loop import Budget, fit_convex
+    >>> E = torch.randn(60, 6); y = (E[:, 0] > 0).long()
+    >>> fit = fit_convex(E[:40], y[:40], E[40:], y[40:], Budget(1, (1, 2, 3), scale=1))
+    >>> head = linear_head(fit); head
+    UnitNormLinear(in_features=6, out_features=2, bias=True)
+    >>> bool((head(E).argmax(1).numpy() == fit.predict(E)).all())
+    True
+    """
+    from sklearn.preprocessing import Normalizer
+
+    steps = [step for _, step in getattr(fit.classifier, "steps", [("model", fit.classifier)])]
+    scalers = steps[:-1]
+    if len(scalers) > 1 or (scalers and not (isinstance(scalers[0], Normalizer) and scalers[0].norm == "l2")):
+        raise ValueError("linear_head turns a logistic regression on unit-length rows (fit_convex's default, "
+                         "scale='l2') or on the features as given (scale=None) into a layer; a per-feature "
+                         f"rescaling ({type(scalers[0]).__name__}) is not one.")
+    clf = steps[-1]
+    coef, intercept = clf.coef_, clf.intercept_
+    if coef.shape[0] == 1:                                   # binary: scikit-learn stores one row
+        coef, intercept = np.r_[-coef / 2, coef / 2], np.r_[-intercept / 2, intercept / 2]
+    kind = UnitNormLinear if scalers else torch.nn.Linear
+    head = kind(coef.shape[1], coef.shape[0])
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
+        head.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+    return head
+
+
+def _trial(trials, seed: int) -> dict:
+    t = trials(seed) if callable(trials) else trials[seed]
+    if not len(t["val"]):
+        raise ValueError("This arm picks its settings on validation: carve a validation split "
+                         "(compare.trials_by_seed(..., val_per_class=...)).")
+    return t
+
+
+def tfidf_arm(texts: list[str], labels, trials):
+    """An arm without pretraining: TF-IDF features and a logistic regression, ``C`` picked on the
+    trial's validation texts from ``budget.c_grid`` and solved to convergence
+    (:func:`course_lib.loop.fit_convex`).
+
+    The vocabulary and the IDF weights are fitted on the trial's *training* texts only: fitting
+    them on every text would let the test sentences' words into the features.
+
+    >>> from course_lib.compare import Budget, trials_by_seed
+    >>> ds = load_text_dataset()
+    >>> arm = tfidf_arm(ds.texts, ds.labels, trials_by_seed(ds.labels, 8, [0], val_per_class=10))
+    >>> r = arm(0, Budget(1, (1e-3, 1e-2, 1e-1), scale=1)); 0.25 < r.score <= 1, r.extra["C"] > 0
+    (True, True)
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from .compare import RunResult
+    from .loop import fit_convex
+
+    y = np.asarray(labels)
+
+    def arm(seed: int, budget) -> RunResult:
+        t = _trial(trials, seed)
+        vectorizer = TfidfVectorizer().fit([texts[i] for i in t["train"]])
+
+        def features(rows):
+            return vectorizer.transform([texts[i] for i in rows]).toarray()
+
+        fit = fit_convex(features(t["train"]), y[t["train"]], features(t["val"]), y[t["val"]], budget)
+        return RunResult(score=fit.score(features(t["test"]), y[t["test"]]),
+                         extra={"C": fit.C, "converged": fit.converged, "val": fit.val_score,
+                                "vocabulary": len(vectorizer.vocabulary_)})
+    return arm
+
+
+def finetune_arm(model, cache: TextCache, labels, trials, *, body_factor: float = 0.02,
+                 batch_size: int = 8, patience: int | None = None):
+    """An arm: LP-FT on the encoder's layers from ``cache.first_layer`` on.
+
+    1. **Linear probe**: a logistic regression on the frozen mean-pooled vectors (unit length),
+       ``C`` picked on the trial's validation rows (:func:`course_lib.loop.fit_convex`, solved to
+       convergence) — exactly the frozen arm ``compare.convex_arm(cache.mean, labels, trials)``;
+       as a layer, :class:`UnitNormLinear`.
+    2. **Fine-tune**: from there, :func:`course_lib.loop.tune` trains a fresh :class:`EncoderTop`
+       (pretrained layers, the probe as its head) at every rate of ``budget.lr_grid``: the head
+       at the grid's rate and the encoder layers at ``rate × body_factor``
+       (:func:`course_lib.loop.head_and_body`), AdamW (weight decay 0.01), a linear warm-up over
+       10 % of ``budget.cap`` then a linear decay, gradient clipping at norm 1, batches of
+       ``batch_size``; validated every cap / 20 steps (accuracy, ties broken by the lower loss),
+       the best step kept. The starting point is not a candidate: the arm always returns
+       fine-tuned weights, never the probe it started from.
+
+    The result's ``extra`` holds the probe's validation and test accuracy (``start_val``,
+    ``start_test``), the kept run's validation score, rate and best step, and the number of
+    trainable parameters.
     """
     from .compare import RunResult
-    from .repro import seed_everything
+    from .evaluation import accuracy_of
+    from .loop import fit_convex, head_and_body, tune
 
-    y = torch.as_tensor(np.asarray(labels)).long()
-    train, val, test = (np.asarray(split[p]) for p in ("train", "val", "test"))
-    if len(val) == 0:
-        raise ValueError("budgeted_fit selects weights on validation: carve a validation part "
-                         "(compare.few_shot_trials(..., val_per_class=...)).")
-    groups = [dict(g, params=list(g["params"])) for g in parameter_groups]
-    peak_lr = max(float(g["lr"]) for g in groups)      # the schedule changes g["lr"] as it runs
-    tracked = [p for g in groups for p in g["params"]]
-    steps = int(budget.steps)
-    seed_everything(seed)
-    optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
-    warm = max(1, round(warmup * steps))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warm, (steps - s) / max(1, steps - warm)))
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
 
-    def accuracy(idx) -> float:
-        for m in modules:
-            m.eval()
-        with torch.no_grad():
-            return (forward(idx).argmax(1) == y[idx]).float().mean().item()
+    def groups(top, lr):
+        return head_and_body(top.classifier, body_factor)(top, lr)
 
-    best_val, best = accuracy(val), [p.detach().clone() for p in tracked]
-    generator = torch.Generator().manual_seed(seed)
-    for step in range(steps):
-        for m in modules:
-            m.train()
-        batch = train[torch.randperm(len(train), generator=generator)[:batch_size].numpy()]
-        loss = torch.nn.functional.cross_entropy(forward(batch), y[batch])
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(tracked, max_norm=max_grad_norm)
-        optimizer.step()
-        schedule.step()
-        if (step + 1) % eval_every == 0 and (v := accuracy(val)) > best_val:
-            best_val, best = v, [p.detach().clone() for p in tracked]
-    with torch.no_grad():
-        for p, b in zip(tracked, best):
-            p.copy_(b)
-    score = accuracy(test)
-    return RunResult(score=score, steps=steps, lr_grid=budget.lr_grid, lr=peak_lr,
-                     extra={"val": best_val})
-
-
-def head_only_run(embeddings, labels, split: dict, budget, *, head_lr: float = 1e-3, seed: int = 0):
-    """The frozen arm: a logistic-regression head on frozen embeddings, then ``budget`` AdamW steps
-    on the head alone (same schedule and validation rule as :func:`finetune_run`)."""
-    E = torch.as_tensor(np.asarray(embeddings))
-    head = logistic_head(E, labels, split["train"])
-    result = budgeted_fit(lambda i: head(E[i]), [{"params": head.parameters(), "lr": head_lr}],
-                          labels, split, budget, modules=[head], seed=seed)
-    result.extra["trainable"] = sum(p.numel() for p in head.parameters())
-    return result
-
-
-def finetune_run(top: EncoderTop, cache: TextCache, labels, split: dict, budget, *,
-                 encoder_lr: float = 5e-5, head_lr: float = 1e-3, seed: int = 0):
-    """The fine-tuned arm, LP-FT style: the top layers reset to their pretrained weights, the head
-    started from the frozen arm's logistic regression (on ``cache.mean``), then ``budget`` AdamW
-    steps on those layers (``encoder_lr``) and the head (``head_lr``).
-
-    The layers below ``top.first_layer`` stay frozen: their output is read from ``cache``.
-    """
-    if cache.first_layer != top.first_layer:
-        raise ValueError(f"The cache holds the input of layer {cache.first_layer} but the top "
-                         f"starts at layer {top.first_layer}; build both with the same first_layer.")
-    top.reset(logistic_head(cache.mean, labels, split["train"]))
-    result = budgeted_fit(lambda i: top(cache.hidden[i], cache.attention_mask[i]),
-                          [{"params": top.layers.parameters(), "lr": encoder_lr},
-                           {"params": top.classifier.parameters(), "lr": head_lr}],
-                          labels, split, budget, modules=[top], seed=seed)
-    result.extra["trainable"] = sum(p.numel() for p in top.parameters() if p.requires_grad)
-    return result
+    def arm(seed: int, budget) -> RunResult:
+        t = _trial(trials, seed)
+        train, val, test = (torch.as_tensor(np.asarray(t[p]), dtype=torch.long) for p in ("train", "val", "test"))
+        probe = fit_convex(cache.mean[train], y[train], cache.mean[val], y[val], budget)
+        head = linear_head(probe)
+        data = (cache.hidden[train], cache.attention_mask[train], y[train])
+        tuned = tune(lambda: EncoderTop(model, cache.first_layer, copy.deepcopy(head)), data, budget,
+                     val=(cache.inputs(val), y[val]), seed=seed, loss=top_loss, param_groups=groups,
+                     optimizer="adamw", weight_decay=0.01, schedule="warmup-linear", clip=1.0,
+                     batch_size=batch_size, patience=patience, label="fine-tuned")
+        score = accuracy_of(tuned.model, cache.inputs(test), y[test])
+        return RunResult(score=score, lr=tuned.lr, extra={
+            "start_val": probe.val_score, "start_test": probe.score(cache.mean[test], y[test]),
+            "val": accuracy_of(tuned.model, cache.inputs(val), y[val]),
+            "best_step": tuned.run.best_step, "C": probe.C,
+            "trainable": sum(p.numel() for p in tuned.model.parameters() if p.requires_grad)})
+    return arm

@@ -212,7 +212,7 @@ def robustness_at(notebook: str, key: str, path: Path = ROBUSTNESS_FILE) -> dict
         return None
     table = json.loads(path.read_text(encoding="utf-8"))
     entry = table.get("verdicts", {}).get(f"{notebook}/{key}")
-    return None if entry is None else {"date": table.get("date", "?"), **entry}
+    return None if entry is None else {"date": table.get("date", "?"), **entry}   # the bench's date
 
 
 def record(notebook: str, key: str, result: Any, *, en: str, zh: str | None = None,

@@ -1,9 +1,11 @@
-"""course_lib.text: the offline topic set, CSV and SST-2 readers, mean pooling, embeddings."""
+"""course_lib.text: the offline topic set, CSV and SST-2 readers, mean pooling, embeddings, the arms of 09."""
 import numpy as np
 import pytest
 import torch
 
-from course_lib import text
+from course_lib import compare, text
+from course_lib.evaluation import evaluating
+from course_lib.loop import Budget
 
 
 def test_topic_set_is_balanced_and_valid():
@@ -59,7 +61,20 @@ def test_loader_and_embeddings_with_the_real_model():
     assert emb.shape == (2, 384)
 
 
-def test_tfidf_is_fitted_on_training_texts_only(monkeypatch):
+def test_text_does_not_import_models():
+    """No cycle: models imports text.mean_pool, so text never imports models."""
+    import subprocess
+    import sys
+
+    code = "import sys, course_lib.text; print('course_lib.models' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+BUDGET = Budget(3, (1e-3, 2.5e-3, 5e-3), scale=1)
+
+
+def test_tfidf_arm_fits_its_vocabulary_on_training_texts_and_picks_c_on_validation(monkeypatch):
     from sklearn.feature_extraction import text as sk_text
 
     seen = []
@@ -71,50 +86,31 @@ def test_tfidf_is_fitted_on_training_texts_only(monkeypatch):
 
     monkeypatch.setattr(sk_text.TfidfVectorizer, "fit", spy)
     ds = text.load_text_dataset()
-    split = {"train": np.r_[0:5, 80:85, 160:165, 240:245], "test": np.r_[40:80, 120:160]}
-    acc = text.tfidf_accuracy(ds.texts, ds.labels, split)
-    assert 0 <= acc <= 1
-    assert seen == [[ds.texts[i] for i in split["train"]]]
+    trials = compare.trials_by_seed(ds.labels, 4, [0, 1], val_per_class=5)
+    results = compare.run_paired({"tfidf": text.tfidf_arm(ds.texts, ds.labels, trials),
+                                  "again": text.tfidf_arm(ds.texts, ds.labels, trials)}, [0, 1], BUDGET)
+    assert seen[0] == [ds.texts[i] for i in trials[0]["train"]]
+    r = results["tfidf"][0]
+    assert r.cs == BUDGET.c_grid and r.steps == 0 and r.extra["C"] in BUDGET.c_grid
+    assert 0.25 < r.score <= 1 and r.extra["converged"]
+    assert [x.score for x in results["tfidf"]] == [x.score for x in results["again"]]
+    with pytest.raises(ValueError, match="validation"):
+        text.tfidf_arm(ds.texts, ds.labels, {0: dict(trials[0], val=np.array([], dtype=int))})(0, BUDGET)
 
 
-def test_budgeted_fit_runs_exactly_the_budget_and_can_keep_the_start():
-    from course_lib.compare import Budget
+def test_linear_head_predicts_what_the_logistic_regression_predicts():
+    from course_lib.loop import fit_convex
 
     torch.manual_seed(0)
-    X = torch.randn(80, 4)
-    y = (X[:, 0] > 0).long()
-    split = {"train": np.arange(40), "val": np.arange(40, 60), "test": np.arange(60, 80)}
-    head = text.logistic_head(X, y, split["train"])
-    start = head.weight.detach().clone()
-    r = text.budgeted_fit(lambda i: head(X[i]), [{"params": head.parameters(), "lr": 1e-9}], y,
-                          split, Budget(7), modules=[head])
-    assert r.steps == 7 and r.lr == 1e-9 and r.score > 0.8
-    assert torch.allclose(head.weight, start, atol=1e-6)   # a useless lr: the start is kept
-    with pytest.raises(ValueError, match="validation"):
-        text.budgeted_fit(lambda i: head(X[i]), [{"params": head.parameters(), "lr": 1e-3}], y,
-                          dict(split, val=[]), Budget(3))
-    r = text.head_only_run(X, y, split, Budget(5))
-    assert r.steps == 5 and r.extra["trainable"] == 4 * 2 + 2
-
-
-def test_budgeted_fit_clips_the_gradient(monkeypatch):
-    from course_lib.compare import Budget
-
-    seen = []
-    original = torch.nn.utils.clip_grad_norm_
-
-    def spy(params, max_norm, *args, **kwargs):
-        seen.append(max_norm)
-        return original(params, max_norm, *args, **kwargs)
-
-    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
-    X = torch.randn(30, 3)
-    y = (X[:, 0] > 0).long()
-    head = torch.nn.Linear(3, 2)
-    split = {"train": np.arange(20), "val": np.arange(20, 25), "test": np.arange(25, 30)}
-    text.budgeted_fit(lambda i: head(X[i]), [{"params": head.parameters(), "lr": 0.1}], y,
-                      split, Budget(4), max_grad_norm=0.5)
-    assert seen == [0.5] * 4
+    X = 3 * torch.randn(90, 5) + 1
+    for y in ((X[:, 0] > 1).long(), (X[:, 0] > 1).long() + (X[:, 1] > 1).long()):   # 2 and 3 classes
+        for scale, kind in (("l2", text.UnitNormLinear), (None, torch.nn.Linear)):
+            fit = fit_convex(X[:60], y[:60], X[60:], y[60:], BUDGET, scale=scale)
+            head = text.linear_head(fit)
+            assert type(head) is kind and head.out_features == len(torch.unique(y))
+            assert np.array_equal(head(X).argmax(1).numpy(), fit.predict(X))
+    with pytest.raises(ValueError, match="per-feature"):
+        text.linear_head(fit_convex(X[:60], y[:60], X[60:], y[60:], BUDGET, scale="standard"))
 
 
 @pytest.fixture(scope="module")
@@ -124,43 +120,50 @@ def minilm():
     return load_backbone("minilm")
 
 
+TEXTS = ["the cat sat", "stocks fell sharply on Monday after the report", "whisk the eggs", "a late goal"]
+
+
 def test_cached_top_layers_give_what_the_whole_model_gives(minilm):
-    from course_lib.models import evaluating
+    from course_lib.models import TextClassifier
 
     model, tokenizer = minilm.model, minilm.preprocess
-    texts = ["the cat sat", "stocks fell sharply on Monday", "whisk the eggs", "a late goal"]
-    cache = text.cache_states(model, tokenizer, texts, first_layer=4)
+    cache = text.cache_states(model, tokenizer, TEXTS, first_layer=4)
     assert cache.hidden.shape[:2] == cache.input_ids.shape and cache.first_layer == 4
-    top = text.EncoderTop(model, first_layer=4, num_classes=2)
-    head = torch.nn.Linear(384, 2)
-    top.reset(head)
+    top = text.EncoderTop(model, first_layer=4, head=torch.nn.Linear(384, 2))
     with evaluating(top):
-        from_cache = top(cache.hidden, cache.attention_mask)
-    assert torch.allclose(from_cache, head(cache.mean), atol=1e-5)
-    assert torch.allclose(cache.mean, text.embed_texts(model, tokenizer, texts), atol=1e-5)
+        from_cache = top(**cache.inputs(range(4)))
+        short_batch = top(**cache.inputs([0, 2]))        # less padding: the same vectors
+    assert torch.allclose(from_cache, top.classifier(cache.mean), atol=1e-5)
+    assert torch.allclose(short_batch, from_cache[[0, 2]], atol=1e-5)
+    assert torch.allclose(cache.mean, text.embed_texts(model, tokenizer, TEXTS), atol=1e-5)
+    whole = TextClassifier(model.encoder, num_classes=2)
+    top.copy_into(whole)
+    with evaluating(whole):
+        assert torch.allclose(whole(**tokenizer(TEXTS, padding=True, return_tensors="pt")), from_cache, atol=1e-5)
     with pytest.raises(ValueError, match="first_layer"):
-        text.cache_states(model, tokenizer, texts, first_layer=7)
+        text.cache_states(model, tokenizer, TEXTS, first_layer=7)
+    with pytest.raises(ValueError, match="first_layer"):
+        text.EncoderTop(model, first_layer=6)
 
 
-def test_finetune_run_restarts_from_the_pretrained_weights(minilm):
-    from course_lib.compare import Budget
-
+def test_finetune_arm_starts_from_the_frozen_arm_keeps_to_the_budget_and_leaves_the_model(minilm):
     model, tokenizer = minilm.model, minilm.preprocess
+    before = {n: w.clone() for n, w in model.state_dict().items()}
     ds = text.load_text_dataset()
-    idx = np.r_[0:6, 80:86, 160:166, 240:246]
+    idx = np.r_[0:8, 80:88, 160:168, 240:248]
     texts, y = [ds.texts[i] for i in idx], ds.labels[idx]
-    split = {"train": np.r_[0:2, 6:8, 12:14, 18:20], "val": np.r_[2:4, 8:10, 14:16, 20:22],
-             "test": np.r_[4:6, 10:12, 16:18, 22:24]}
+    trials = {0: {"seed": 0, "train": np.r_[0:2, 8:10, 16:18, 24:26], "val": np.r_[2:4, 10:12, 18:20, 26:28],
+                  "test": np.r_[4:8, 12:16, 20:24, 28:32]}}
+    trials[1] = dict(trials[0], train=trials[0]["val"], val=trials[0]["train"])
     cache = text.cache_states(model, tokenizer, texts, first_layer=5)
-    top = text.EncoderTop(model, first_layer=5, num_classes=4)
-    pretrained = {n: w.clone() for n, w in top.layers.state_dict().items()}
-    first = text.finetune_run(top, cache, y, split, Budget(3), seed=1)
-    second = text.finetune_run(top, cache, y, split, Budget(3), seed=1)
-    assert first.score == second.score and first.steps == 3
-    assert first.extra["trainable"] == sum(w.numel() for w in pretrained.values()) + 4 * 384 + 4
-    top.reset(torch.nn.Linear(384, 4))
-    assert all(torch.equal(pretrained[n], w) for n, w in top.layers.state_dict().items())
-    with pytest.raises(ValueError, match="same first_layer"):
-        text.finetune_run(text.EncoderTop(model, first_layer=4, num_classes=4), cache, y, split,
-                          Budget(1))
-    top.reset(torch.nn.Linear(384, 4))   # leave the shared model as it was
+    arms = {"fine-tuned": text.finetune_arm(model, cache, y, trials),
+            "frozen": compare.convex_arm(cache.mean, y, trials)}
+    results = compare.run_paired(arms, [0, 1], BUDGET)              # audited: steps, grids
+    ft, frozen = results["fine-tuned"][0], results["frozen"][0]
+    assert ft.lrs == BUDGET.lr_grid and ft.cs == BUDGET.c_grid and ft.steps <= 3 * BUDGET.cap
+    assert ft.extra["start_test"] == frozen.score                  # LP-FT starts from the frozen arm
+    assert ft.extra["best_step"] >= 1                              # never the starting weights
+    assert ft.extra["trainable"] == 1_774_464 + 4 * 384 + 4         # one transformer layer and the head
+    again = compare.run_paired(arms, [0, 1], BUDGET)["fine-tuned"][0]
+    assert again.score == ft.score and again.lr == ft.lr
+    assert all(torch.equal(before[n], w) for n, w in model.state_dict().items())

@@ -91,10 +91,10 @@ POOLING = Quiz(
     },
     answer="b",
     praise="Yes: all-MiniLM-L6-v2 was trained so that the masked mean of its token vectors is the sentence "
-           "vector, and the comparison above agrees: mean pooling scored higher than [CLS].",
+           "vector. Part 3 measures both choices on the same splits.",
     reasons={
         "a": "Not for this model: its sentence-embedding training used the masked mean, so the [CLS] "
-             "vector was never trained to summarise the sentence on its own; it scored lower above.",
+             "vector was never trained to summarise the sentence on its own. Part 3 measures both.",
         "c": "Averaging over padding too makes a sentence's vector depend on the other sentences in "
              "its batch: use the attention mask.",
     })
@@ -115,8 +115,8 @@ def _length_choice(drop: float) -> str:
 def check_length_prediction(predicted, max_length: int, rows: list[dict], full) -> Feedback:
     """Change-and-predict: the learner cuts every sentence to ``max_length`` tokens and predicts
     how much frozen mean-pooled accuracy drops. ``rows`` are the learner's own measurement
-    (``training.label_efficiency`` on the cut sentences, one k); ``full`` the accuracies with the
-    whole sentences on the same seeds.
+    (one row per seed with its ``"accuracy"`` on the cut sentences, one k); ``full`` the accuracies
+    with the whole sentences on the same seeds.
 
     >>> check_length_prediction("a", 30, [{"accuracy": 0.9}] * 5, [0.91] * 5).status
     'correct'
@@ -132,7 +132,7 @@ def check_length_prediction(predicted, max_length: int, rows: list[dict], full) 
     short = [r["accuracy"] for r in rows]
     if not short or len(short) != len(full):
         return Feedback.incorrect("No measurement to compare with: run the whole cell, including "
-                                  "the `label_efficiency` line, on the same seeds as above.")
+                                  "the line that measures `measured`, on the same seeds as above.")
     drop = float(np.mean(full) - np.mean(short))
     right = _length_choice(drop)
     accepted = {_length_choice(drop - 0.005), right, _length_choice(drop + 0.005)}   # ties
@@ -163,7 +163,7 @@ def solution_frozen_count(hidden_size: int = 384, num_classes: int = 4) -> int:
 
 
 def solution_length_prediction(max_length: int) -> str:
-    """Exercise 2: a model prediction, made before running. Two of the tokens are [CLS] and
+    """Exercise 3: a model prediction, made before running. Two of the tokens are [CLS] and
     [SEP]; the topic sentences are short (about 11 word pieces) and name their topic early
     ("The striker scored ...", "Whisk the ..."). One or two word pieces often miss the topic
     word (a big drop); three to five usually catch it, with some loss; six or more keep nearly

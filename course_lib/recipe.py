@@ -12,22 +12,16 @@
   :class:`~course_lib.photos.PhotoSet`).
 - "Beyond the frozen head": :func:`split_last_blocks` cuts EfficientNet-Lite0 into a frozen
   ``front`` and a trainable ``tail`` (its last MBConv block(s), the 1×1 head convolution and the
-  pooling). The photos go through the frozen front *once* (:func:`front_activations`); training
-  the tail then costs a fraction of a full forward pass per step. The comparison of frozen head,
-  last block(s) and full fine-tuning on one's own folder, on the course's counted protocol, is
-  :func:`course_lib.decide.decision_report`.
+  pooling); :func:`augment` makes seeded random crops and flips. The comparison of frozen head,
+  last block(s) and full fine-tuning on one's own folder, trained by the course's one counted
+  loop, is :func:`course_lib.decide.decision_report`.
 
->>> import torch
->>> from torch import nn
->>> x = torch.randn(40, 3); y = (x[:, 0] > 0).long()
->>> head, info = train_steps(nn.Linear(3, 2), x[:30], y[:30], (x[30:], y[30:]), steps=60, lr=0.1, seed=0)
->>> info["steps"], info["val_acc"] >= 0.7
-(60, True)
+>>> batch_for(224)          # photos per batch: as many pixels as 8 photos at 224 px
+8
 """
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import json
 import os
@@ -49,25 +43,6 @@ from .models import evaluating
 FEATURES_FORMAT = "course_lib.features/1"
 FLUSH_EVERY = 256        # features written to disk at least this often (an interrupted run keeps them)
 MAX_SHARDS = 16          # more cache files than this are merged into one
-
-
-@contextlib.contextmanager
-def one_thread_on_cpu(device: torch.device):
-    """Use one CPU thread inside the block (restored after).
-
-    Small layers (a head, one block on 7×7 maps) run faster on one thread: splitting each tiny
-    operation over several threads costs more in synchronisation than it saves, badly so on a
-    busy machine. Big forward passes keep every thread.
-    """
-    if torch.device(device).type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _batches(n: int, batch_size: int):
@@ -542,99 +517,3 @@ def augment(images: torch.Tensor, size: int, seed: int, *, scale: tuple[float, f
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return torch.stack([crop(im) for im in images])
-
-
-def front_activations(front: nn.Module, photos, *, views: int = 0, seed: int = 0,
-                      device: str | torch.device | None = None, batch_size: int = 32) -> torch.Tensor:
-    """The frozen front's output for ``photos`` (``views=0``) or for ``views`` augmented copies.
-
-    Returns a CPU tensor ``(N, C, h, w)``, or ``(views, N, C, h, w)`` for augmented views.
-    """
-    device = pick_device(device)
-    size = photos.preprocess.image_size
-    front.to(device)
-    out = []
-    try:
-        with evaluating(front):
-            for v in range(max(1, views)):
-                images = photos.images if views == 0 else augment(photos.images, size, seed * 1000 + v)
-                acts = [front(photos.preprocess.normalise(to_device(images[part], device))).cpu()
-                        for part in _batches(len(images), batch_size)]
-                out.append(torch.cat(acts))
-    finally:
-        front.to("cpu")
-    return out[0] if views == 0 else torch.stack(out)
-
-
-def train_steps(module: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                val: tuple[torch.Tensor, torch.Tensor] | None, *, steps: int, lr: float, seed: int = 0,
-                batch_size: int = 32, eval_every: int = 10, weight_decay: float = 1e-4,
-                views: bool = False, device: str | torch.device | None = None) -> tuple[nn.Module, dict]:
-    """Train ``module`` (all its trainable parameters) for exactly ``steps`` Adam steps on ``(x, y)``.
-
-    Batches are drawn with a seeded generator; every ``eval_every`` steps (and at the end) the
-    validation accuracy is measured and the best weights are kept. With ``views=True``, ``x`` is
-    ``(views, N, ...)`` and each step picks a random view of each photo in the batch
-    (augmentation). Returns ``(module on CPU in eval mode, {"steps", "val_acc", "best_step"})``.
-    """
-    device = pick_device(device)
-    module.to(device)
-    gen = torch.Generator().manual_seed(seed)
-    n = x.shape[1] if views else x.shape[0]
-    if n != len(y):
-        raise ValueError(f"{n} inputs but {len(y)} labels" + (" (x is (views, N, ...))" if views else "") + ".")
-    params = [p for p in module.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
-    best, best_state, best_step = -1.0, None, 0
-
-    def score() -> float:
-        if val is None:
-            return 0.0
-        with evaluating(module):
-            logits = torch.cat([module(to_device(val[0][p], device)).cpu()
-                                for p in _batches(len(val[1]), 256)])
-        return float((logits.argmax(1) == val[1]).float().mean())
-
-    with one_thread_on_cpu(device):
-        for step in range(1, steps + 1):
-            module.train()
-            idx = torch.randint(0, n, (min(batch_size, n),), generator=gen)
-            if views:
-                xb = x[torch.randint(0, x.shape[0], (len(idx),), generator=gen), idx]
-            else:
-                xb = x[idx]
-            optimizer.zero_grad()
-            loss = loss_fn(module(to_device(xb, device)), to_device(y[idx], device))
-            loss.backward()
-            optimizer.step()
-            if step % eval_every == 0 or step == steps:
-                acc = score()
-                if acc > best:
-                    best, best_step = acc, step
-                    best_state = copy.deepcopy(module.state_dict())
-    if best_state is not None:
-        module.load_state_dict(best_state)
-    module.to("cpu").eval()
-    return module, {"steps": steps, "val_acc": best, "best_step": best_step}
-
-
-def accuracy_of(module: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                device: str | torch.device | None = None) -> float:
-    """Accuracy of ``module`` on ``(x, y)`` (eval mode, no gradients, on the picked device)."""
-    device = pick_device(device)
-    module.to(device)
-    with evaluating(module):
-        logits = torch.cat([module(to_device(x[p], device)).cpu() for p in _batches(len(y), 256)])
-    module.to("cpu")
-    return float((logits.argmax(1) == y).float().mean())
-
-
-def tail_and_head(tail: nn.Module, num_classes: int, n_features: int = 1280, seed: int = 0,
-                  trainable: bool = True) -> nn.Module:
-    """A fresh copy of ``tail`` followed by a new linear head (tail frozen if not ``trainable``)."""
-    torch.manual_seed(seed)
-    tail = copy.deepcopy(tail)
-    for p in tail.parameters():
-        p.requires_grad_(trainable)
-    return nn.Sequential(tail, nn.Linear(n_features, num_classes))

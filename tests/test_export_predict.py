@@ -14,7 +14,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from course_lib import models, recipe
+from course_lib import loop, models, recipe
+from course_lib.evaluation import accuracy_of
 from course_lib.export import ModelFolderError, export_classifier, load_classifier
 from course_lib.photos import PhotoSet, Preprocess
 from course_lib.predict import main, predict
@@ -44,7 +45,9 @@ def _trained(tmp_path: Path, extractor) -> tuple[Path, Preprocess, nn.Linear]:
     photos = PhotoSet(images, [0] * 6 + [1] * 6, ["red", "blue"], [f"{i}.png" for i in range(12)], tmp_path, pre)
     x, y = recipe.photo_features(extractor, photos, device="cpu")
     assert x.shape == (12, 1280) and torch.equal(y, photos.labels)
-    head, info = recipe.train_steps(nn.Linear(1280, 2), x, y, (x, y), steps=30, lr=1e-2, seed=0)
+    head = nn.Linear(1280, 2)
+    loop.train(head, (x, y), lr=1e-2, cap=30, val=(x, y), device="cpu")
+    info = {"val_acc": accuracy_of(head, x, y)}
     assert info["val_acc"] == 1.0
     folder = export_classifier(tmp_path / "model", backbone="efficientnet_lite0", head=head,
                                classes=photos.classes, preprocess=pre, metrics={"val_acc": info["val_acc"]})
@@ -181,27 +184,12 @@ def test_front_and_tail_give_the_backbone_features(extractor):
         recipe.split_last_blocks(nn.Linear(2, 2))
 
 
-def test_augmented_views_and_training_with_views(tmp_path, extractor):
+def test_augmented_views_are_seeded_and_differ(tmp_path):
     pre = Preprocess.for_backbone("efficientnet_lite0", SIZE)
     images = torch.randint(0, 255, (4, 3, SIZE, SIZE), dtype=torch.uint8)
-    photos = PhotoSet(images, [0, 1, 0, 1], ["a", "b"], list("wxyz"), tmp_path, pre)
-    front, tail = recipe.split_last_blocks(extractor, 1)
-    plain = recipe.front_activations(front, photos, device="cpu")
-    views = recipe.front_activations(front, photos, views=2, seed=0, device="cpu")
-    assert views.shape == (2, *plain.shape) and not torch.allclose(views[0], views[1])
-    again = recipe.front_activations(front, photos, views=2, seed=0, device="cpu")
-    assert torch.equal(views, again)                                # seeded augmentation
-    model = recipe.tail_and_head(tail, 2, seed=0)
-    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
-    assert trainable and all(p.requires_grad for p in model[1].parameters())
-    before = {k: v.clone() for k, v in tail.state_dict().items()}
-    model, info = recipe.train_steps(model, views, photos.labels, (plain, photos.labels), steps=3, lr=1e-3,
-                                     views=True, eval_every=1)
-    assert info["steps"] == 3 and 1 <= info["best_step"] <= 3
-    assert all(torch.equal(before[k], v) for k, v in tail.state_dict().items())   # the original untouched
-    assert 0.0 <= recipe.accuracy_of(model, plain, photos.labels) <= 1.0
-    with pytest.raises(ValueError, match="4 inputs but 3 labels"):
-        recipe.train_steps(nn.Linear(2, 2), torch.zeros(4, 2), torch.zeros(3).long(), None, steps=1, lr=0.1)
+    views = [recipe.augment(images, SIZE, seed=s) for s in (0, 1, 0)]
+    assert views[0].shape == images.shape and not torch.allclose(views[0], views[1])
+    assert torch.equal(views[0], views[2])                          # seeded augmentation
 
 
 def test_features_move_to_the_picked_device_and_back(tmp_path, monkeypatch):

@@ -81,11 +81,11 @@ def build(when: str, numbers=None) -> list[verdicts.RobustnessRow]:
     return rows
 
 
-def write_claims(when: str) -> None:
+def write_claims(when: str, source: str = verdicts.BENCH) -> None:
     """The README's claims table and its collected 中文小结, from every notebook's kept records."""
     ones = verdicts.load(run_notebooks.VERDICTS, 1.0)
     fours = verdicts.load(run_notebooks.VERDICTS, float(SCALE))
-    run_notebooks.update_readme(verdicts.claims_markdown(verdicts.claim_rows(ones, fours), when),
+    run_notebooks.update_readme(verdicts.claims_markdown(verdicts.claim_rows(ones, fours), when, source),
                                 start=CLAIMS[0], end=CLAIMS[1])
     run_notebooks.update_readme(verdicts.summaries_markdown(ones), start=SUMMARIES[0], end=SUMMARIES[1])
 
@@ -104,8 +104,9 @@ def main(argv=None) -> int:
             parser.error("--tables runs nothing; give it no notebook numbers and no --both")
         when = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
         rows = build(when)
-        run_notebooks.update_readme(verdicts.robustness_markdown(rows, when), start=START, end=END)
-        write_claims(when)
+        run_notebooks.update_readme(verdicts.robustness_markdown(rows, when, verdicts.TABLES), start=START,
+                                    end=END)
+        write_claims(when, verdicts.TABLES)
         wrong = [f"{r.notebook}/{r.key}" for r in rows if not r.consistent]
         print(f"{len(rows)} verdicts; declared budget_dependent wrong for: {', '.join(wrong) or 'none'}")
         return 1 if wrong else 0

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,9 @@ class Claim:
     testable: bool = True
     why_not: str = ""                      # when it cannot be tested here: why
     evidence: tuple[str, ...] = ()         # other claims whose records also bear on this one
+    #: records that test this claim although they were recorded without it: ("NN/key", side), the
+    #: side ("a" or "b") whose win supports the claim (a reading of a measurement, not a number)
+    links: tuple[tuple[str, str], ...] = ()
 
 
 #: The article's claims, by id, in the article's order. Records name them with ``claim=``.
@@ -62,9 +65,15 @@ CLAIMS: dict[str, Claim] = {
                              "it offers a new perspective for understanding and designing deep models",
                              testable=False, why_not="a statement about understanding, not an outcome to measure"),
     "general-features": Claim("§2", "这个模型将学习到一些通用的特征表示",
-                              "pretraining learns general feature representations"),
+                              "pretraining learns general feature representations",
+                              links=tuple((f"08/gap/imagenet-vs-random-weights/k={k}", "a") for k in (1, 5, 10))
+                              + (("11/seg/pretrained-vs-random", "a"),)),
     "part-or-all": Claim("§2, §3.2", "对预训练模型的部分或全部参数进行微调",
-                         "fine-tune part or all of the pretrained model's parameters"),
+                         "fine-tune part or all of the pretrained model's parameters (and gain over "
+                         "keeping them frozen)",
+                         links=(("06/part-or-all/digits/full-vs-feature-extractor", "a"),
+                                ("06/part-or-all/digits/last-vs-feature-extractor", "a"),
+                                ("06/part-or-all/faces/full-vs-feature-extractor", "a"))),
     "shared-low-level": Claim("§3.1", "不同的任务都需要识别边缘、颜色和纹理等底层特征",
                               "different tasks share low-level features (edges, colours, textures)"),
     "generalisation": Claim("§3.3", "它还可以提高模型的泛化能力",
@@ -338,12 +347,19 @@ def robustness_rows(ones: dict[str, dict[str, Record]], fours: dict[str, dict[st
     return rows
 
 
-def robustness_markdown(rows: list[RobustnessRow], when: str) -> str:
+BENCH = "by `./run.sh bench`"
+TABLES = ("by `benchmarks/robustness.py --tables` from the records each notebook's last runs kept "
+          "(`benchmarks/verdicts/`)")
+
+
+def robustness_markdown(rows: list[RobustnessRow], when: str, source: str = BENCH) -> str:
     """The README's robustness table: one row per printed verdict, at 1× and at 4× the budget."""
     changed = sum(1 for r in rows if r.changes)
-    lines = [f"Measured {when} by `./run.sh bench`: notebooks 06–11 run at the course's budget and again with "
+    lines = [f"Assembled {when} {source}: notebooks 06–11 run at the course's budget and again with "
              f"`COURSE_BUDGET_SCALE=4` (every step cap and fixed epoch count × 4). {len(rows)} verdicts; "
-             f"{changed} change at 4× and are reported in their notebook as depending on the budget.",
+             f"{changed} change at 4× and are reported in their notebook as depending on the budget. "
+             "Intervals are 95 % and unadjusted; verdicts are Holm-adjusted within each family of "
+             "comparisons, so an interval that just misses 0 can still read \"no detectable difference\".",
              "",
              "| notebook | comparison | at 1× (difference, 95 % CI) | verdict at 1× | at 4× | verdict at 4× | "
              "depends on the budget |",
@@ -400,21 +416,38 @@ def claim_rows(ones: dict[str, dict[str, Record]], fours: dict[str, dict[str, Re
         for rec in sorted(ones[notebook].values(), key=lambda r: r.order):
             if rec.claim:
                 by_claim.setdefault(rec.claim, []).append(rec)
+    def linked(records: dict[str, dict[str, Record]], ref: str, cid: str, side: str) -> Record | None:
+        notebook, key = ref.split("/", 1)
+        rec = records.get(notebook, {}).get(key)
+        return None if rec is None else replace(rec, claim=cid, supports=rec.supports or side)
+
     rows = []
     for cid, claim in CLAIMS.items():
-        evidence = by_claim.get(cid, []) + [r for other in claim.evidence for r in by_claim.get(other, [])]
+        evidence = [(r, fours.get(r.notebook, {}).get(r.key)) for r in by_claim.get(cid, [])]
+        evidence += [(r, fours.get(r.notebook, {}).get(r.key))
+                     for other in claim.evidence for r in by_claim.get(other, [])]
+        sides = dict(claim.links)
+        evidence = [(r, f) if r.supports or f"{r.notebook}/{r.key}" not in sides else
+                    (replace(r, supports=sides[f"{r.notebook}/{r.key}"]),
+                     f and replace(f, supports=sides[f"{r.notebook}/{r.key}"]))
+                    for r, f in evidence]
+        ids = {(r.notebook, r.key) for r, _ in evidence}
+        for ref, side in claim.links:
+            rec = linked(ones, ref, cid, side)
+            if rec is not None and (rec.notebook, rec.key) not in ids:
+                evidence.append((rec, linked(fours, ref, cid, side)))
         if not evidence:
             rows.append(ClaimRow(cid, claim, None))
-        for rec in evidence:
-            rows.append(ClaimRow(cid, claim, rec, fours.get(rec.notebook, {}).get(rec.key)))
+        for rec, four in evidence:
+            rows.append(ClaimRow(cid, claim, rec, four))
     return rows
 
 
-def claims_markdown(rows: list[ClaimRow], when: str) -> str:
+def claims_markdown(rows: list[ClaimRow], when: str, source: str = BENCH) -> str:
     """The README's claims table, in Chinese and English, from the rows of :func:`claim_rows`."""
-    lines = [f"Assembled {when} by `./run.sh bench` from the verdicts the notebooks recorded "
+    lines = [f"Assembled {when} {source} from the verdicts the notebooks recorded "
              "(`benchmarks/verdicts/`); no number here is typed by hand. "
-             "由 `./run.sh bench` 根据各笔记本记录的结果自动生成，表中数字均非手工填写。",
+             "根据各笔记本运行时记录的结果自动生成（`benchmarks/verdicts/`），表中数字均非手工填写。",
              "",
              "| § | 原文 (article) | claim | tested in | measured (1×) | verdict · 结论 |",
              "|---|---|---|---|---|---|"]

@@ -81,3 +81,17 @@ def test_the_claims_table_reads_the_records_and_their_4x_twins(monkeypatch):
     assert "取决于训练预算" in table and "speed_up = 45" in table and "“它打破了传统机器学习的局限性”" in table
     with pytest.raises(ValueError, match="status must be"):
         verdicts.record("t5", "x", 1.0, en="x", status="proved")
+
+
+def test_a_claim_links_records_made_without_it_and_reads_them_from_the_named_side():
+    from course_lib.compare import paired_comparison
+
+    better = paired_comparison([0.9, 0.92, 0.95, 0.93], [0.8, 0.85, 0.86, 0.84], "pretrained", "random")
+    rec = verdicts.Record("08", "gap/imagenet-vs-random-weights/k=5", "x", "comparison", better.to_dict())
+    rows = [r for r in verdicts.claim_rows({"08": {rec.key: rec}}, {"08": {rec.key: rec}})
+            if r.claim_id == "general-features"]
+    assert [r.status for r in rows] == ["supported"] and rows[0].record.claim == "general-features"
+    worse = verdicts.Record("08", rec.key, "x", "comparison",
+                            paired_comparison([0.8, 0.85, 0.86, 0.84], [0.9, 0.92, 0.95, 0.93], "a", "b").to_dict())
+    rows = [r for r in verdicts.claim_rows({"08": {rec.key: worse}}, {}) if r.claim_id == "general-features"]
+    assert [r.status for r in rows] == ["contradicted"]

@@ -388,10 +388,13 @@ def summarise(rows: list[dict[str, Any]], by: tuple[str, ...] = ("name", "k"),
     """Mean, standard deviation, min and max of ``value`` grouped by ``by`` (no pandas needed).
 
     The course's one summary of result rows (one row per seed); groups keep their first-seen order.
+    The standard deviation is the sample one (``ddof=1``: the seeds are a sample of the splits one
+    could have drawn), as in :func:`course_lib.layer_transfer.summarise_arms` and the intervals of
+    :mod:`course_lib.compare`; 0 for a single row.
 
     >>> rows = [{"name": "a", "k": 1, "accuracy": 0.5}, {"name": "a", "k": 1, "accuracy": 0.75}]
-    >>> summarise(rows)
-    [{'name': 'a', 'k': 1, 'mean': 0.625, 'std': 0.125, 'min': 0.5, 'max': 0.75, 'n': 2}]
+    >>> [(r["mean"], round(r["std"], 4), r["min"], r["max"], r["n"]) for r in summarise(rows)]
+    [(0.625, 0.1768, 0.5, 0.75, 2)]
     """
     groups: dict[tuple, list[float]] = {}
     for row in rows:
@@ -399,6 +402,6 @@ def summarise(rows: list[dict[str, Any]], by: tuple[str, ...] = ("name", "k"),
     out = []
     for key, values in groups.items():
         v = np.asarray(values, dtype=float)
-        out.append({**dict(zip(by, key)), "mean": float(v.mean()), "std": float(v.std()),
+        out.append({**dict(zip(by, key)), "mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
                     "min": float(v.min()), "max": float(v.max()), "n": len(v)})
     return out

@@ -225,6 +225,9 @@ def test_label_efficiency_and_summary():
     assert stats[("good", 5)]["mean"] == 1.0
     assert stats[("noise", 5)]["mean"] < 0.8
     assert stats[("good", 1)]["n"] == 2
+    noise_1 = [r["accuracy"] for r in rows if r["name"] == "noise" and r["k"] == 1]
+    assert stats[("noise", 1)]["std"] == pytest.approx(np.std(noise_1, ddof=1))    # the sample std
+    assert training.summarise(rows[:1])[0]["std"] == 0.0
     for scale in ("standard", None):
         assert training.label_efficiency({"good": good}, y, ks=(5,), seeds=(0,), scale=scale)[0]["accuracy"] == 1.0
     with pytest.raises(ValueError, match="scale must be"):

@@ -22,7 +22,6 @@ from skimage.data import lfw_subset
 from sklearn.datasets import load_digits as _sk_load_digits
 from torch.utils.data import DataLoader, Dataset
 
-from .errors import DatasetLayoutError
 from .repro import torch_generator
 
 class ArrayImageDataset(Dataset):
@@ -190,27 +189,6 @@ def make_loader(dataset: Dataset, batch_size: int = 32, shuffle: bool = False, s
 
 # --------------------------------------------------------------------------- image folders
 
-def require_class_folders(root: Path, class_dirs: Sequence[Path], stray: Sequence[str], example: str) -> None:
-    """Raise :class:`DatasetLayoutError` unless ``root`` has at least two class sub-folders.
-
-    ``stray`` names images found directly in ``root`` (they belong in class folders); ``example``
-    shows the expected layout in the message.
-
-    >>> require_class_folders(Path("photos"), [Path("photos/cat")], [], "photos/<class>/<image>")
-    Traceback (most recent call last):
-    ...
-    course_lib.errors.DatasetLayoutError: photos has a single class folder ('cat'). ...
-    """
-    if not class_dirs:
-        hint = (f" Found {len(stray)} image(s) directly in {root}; move them into class folders, "
-                "one folder per class." if stray else "")
-        raise DatasetLayoutError(f"{root} has no class sub-folders.{hint} Expected:\n{example}")
-    if len(class_dirs) < 2:
-        raise DatasetLayoutError(
-            f"{root} has a single class folder ({class_dirs[0].name!r}). A classifier needs at "
-            f"least two classes: add a second folder of images. Expected:\n{example}")
-
-
 def load_image_folder(root: str | Path, image_size: int = 128, on_bad: str = "error") -> ArrayImageDataset:
     """Load your own photos laid out as ``root/<class name>/<image files>``, in [0, 1].
 
@@ -220,7 +198,7 @@ def load_image_folder(root: str | Path, image_size: int = 128, on_bad: str = "er
     shorter side resized to ``image_size`` and the centre square cropped (never squashed).
     An unreadable or non-image file raises :class:`BadImageError` naming it (or, with
     ``on_bad="skip"``, is left out with a warning that names it); a wrong layout raises
-    :class:`DatasetLayoutError` saying how to fix it. Nothing in ``root`` is modified.
+    :class:`~course_lib.errors.DatasetLayoutError` saying how to fix it. Nothing in ``root`` is modified.
     For many photos, stream them instead (:func:`course_lib.recipe.split_features`).
     """
     from .photos import Preprocess, load_folder

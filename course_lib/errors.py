@@ -64,6 +64,10 @@ class DeviceNotAvailableError(CourseError, RuntimeError):
     """A device (``cuda``, ``mps``) was asked for that this machine does not have."""
 
 
+class ModelFolderError(CourseError, ValueError):
+    """A model folder is missing, incomplete, damaged or not one this course wrote."""
+
+
 def check_option(name: str, value, allowed) -> None:
     """Raise ``ValueError`` naming the option, the value and what is allowed, unless ``value`` is allowed.
 

@@ -36,17 +36,13 @@ import torch
 from torch import nn
 
 from .devices import pick_device
-from .errors import CourseError
+from .errors import ModelFolderError  # noqa: F401  (its home is errors; re-exported)
 from .models import NORMALISATION, ImagePreprocess, evaluating
 
 FORMAT = "course_lib.photo_classifier/1"
 CARD_FORMAT = "course_lib.model_card/1"
 CONFIG, HEAD, BACKBONE = "classifier.json", "head.safetensors", "backbone.safetensors"
 CARD_JSON, CARD_MD = "model_card.json", "README.md"
-
-
-class ModelFolderError(CourseError, ValueError):
-    """A model folder is missing, incomplete, damaged or not one this course wrote."""
 
 
 class Prediction(NamedTuple):

@@ -8,7 +8,7 @@ an iPhone saves ``.heic``. This module handles each of them:
 - :func:`read_photo` opens one file, applies its EXIF orientation, decodes a big photo at
   reduced size (JPEG draft mode: 1/2, 1/4 or 1/8 while decoding), and returns an RGB image;
 - :class:`Preprocess` is *the one* preprocessing of the course (it is
-  :class:`course_lib.models.ImagePreprocess`), used at training and at prediction and saved
+  :class:`ImagePreprocess`, which :mod:`course_lib.models` re-exports), used at training and at prediction and saved
   with the model: aspect-preserving resize, centre crop, normalisation;
 - :func:`scan_folder` lists a ``root/<class>/<images>`` folder (or an existing ``train/``,
   ``val/``, ``test/`` layout), skipping hidden files and following symlinks; :func:`check_folder`
@@ -48,9 +48,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .data import require_class_folders
-from .errors import BadImageError, DatasetLayoutError
-from .models import ImagePreprocess
+from .errors import BadImageError, DatasetLayoutError, UnknownBackboneError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 HEIF_EXTENSIONS = (".heic", ".heif")
@@ -63,6 +61,202 @@ HEIC_HELP = ("HEIC is the iPhone's default photo format and this Pillow cannot d
              "Preview > Export as JPEG), or install the plug-in with `pip install pillow-heif` "
              "and call `pillow_heif.register_heif_opener()` before reading.")
 _EXAMPLE = "  my_photos/\n    cats/  img001.jpg img002.jpg ...\n    dogs/  img101.jpg ..."
+
+
+# Normalisation each network was trained with. EfficientNet-Lite was trained on
+# images scaled to [-1, 1] (TensorFlow's mean 127, std 128); torchvision's ResNet18 uses
+# the ImageNet channel means and standard deviations.
+NORMALISATION = {
+    "efficientnet_lite0": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    "resnet18": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+}
+
+# --------------------------------------------------------------------------- the one preprocessing
+
+RESIZE = "shorter side to image_size (bilinear, antialiased when shrinking), then centre crop"
+_OLD_RESIZE = "shorter side to image_size, then centre crop"  # photos.Preprocess before the merge
+
+
+@dataclass(frozen=True, repr=False)
+class ImagePreprocess:
+    """The course's one image preprocessing: 3 channels, ``image_size`` square, normalised.
+
+    Used by every notebook's datasets, by your own photos (training and prediction) and saved
+    with an exported model. It accepts
+
+    - a float tensor in [0, 1] shaped (C, H, W) or (N, C, H, W) with C = 1 or 3, or a uint8
+      tensor (divided by 255), or a NumPy array (H, W) / (H, W, 3);
+    - a photo: a file path, read by :func:`course_lib.photos.read_photo` (EXIF orientation
+      applied, a big JPEG decoded at 1/2, 1/4 or 1/8 of its size while still ≥ ``image_size``),
+      or a ``PIL.Image`` (EXIF orientation applied, converted to RGB, used at its size).
+
+    Then, for every kind of input, the same torch operations: the shorter side is resized to
+    ``image_size`` (bilinear, antialiased when shrinking), the centre square is cropped (never
+    squashed), and each channel becomes ``(x - mean) / std``.
+
+    >>> p = ImagePreprocess(64, (0.5,) * 3, (0.5,) * 3)
+    >>> tuple(p(torch.rand(1, 25, 25)).shape)
+    (3, 64, 64)
+    >>> from PIL import Image
+    >>> x = p(Image.new("RGB", (120, 80), (255, 0, 0)))       # landscape: resized, centre-cropped
+    >>> tuple(x.shape), round(float(x[0].mean()), 3), round(float(x[1].mean()), 3)
+    ((3, 64, 64), 1.0, -1.0)
+    >>> ImagePreprocess.from_dict(p.to_dict()) == p             # saved with a model as JSON
+    True
+    """
+
+    image_size: int = 224
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+    def __post_init__(self) -> None:
+        size = self.image_size
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer, float)) or int(size) != size or size < 8:
+            raise ValueError(f"image_size must be an integer of at least 8 pixels, got {size!r}.")
+        try:
+            mean, std = tuple(float(v) for v in self.mean), tuple(float(v) for v in self.std)
+        except (TypeError, ValueError):
+            mean, std = (), ()
+        if len(mean) != 3 or len(std) != 3 or min(std) <= 0 or not all(np.isfinite(mean + std)):
+            raise ValueError("mean and std need 3 values each (one per RGB channel), std > 0; got "
+                             f"mean={self.mean!r}, std={self.std!r}.")
+        object.__setattr__(self, "image_size", int(size))
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "std", std)
+
+    @classmethod
+    def for_backbone(cls, name: str, image_size: int = 224) -> "ImagePreprocess":
+        """The preprocessing a pretrained backbone expects (its normalisation) at ``image_size``.
+
+        >>> ImagePreprocess.for_backbone("resnet18", 96).mean
+        (0.485, 0.456, 0.406)
+        """
+        if name not in NORMALISATION:
+            raise UnknownBackboneError(f"No image preprocessing is known for {name!r}; choose one of "
+                                       f"{', '.join(NORMALISATION)}.")
+        return cls(image_size, *NORMALISATION[name])
+
+    def __call__(self, image, *, root: str | Path | None = None) -> torch.Tensor:
+        """The network's input: (3, S, S), or (N, 3, S, S) for a batch tensor."""
+        return self.normalise(self.resize_crop(image, root=root))
+
+    def resize_crop(self, image, *, root: str | Path | None = None) -> torch.Tensor:
+        """Any accepted input → float (3, S, S) or (N, 3, S, S) in [0, 1]: RGB, resized, cropped.
+
+        ``root``: for a file path, name it relative to this folder in error messages.
+        """
+        x = _to_float_tensor(self._pixels(image, root))
+        single = x.ndim == 3
+        if single:
+            x = x[None]
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        elif x.shape[1] != 3:
+            raise ValueError(f"expected 1 or 3 channels, got {x.shape[1]} (shape {tuple(x.shape)}).")
+        h, w = x.shape[-2:]
+        scale = self.image_size / min(h, w)
+        if (h, w) != (self.image_size, self.image_size):
+            size = (max(self.image_size, round(h * scale)), max(self.image_size, round(w * scale)))
+            x = torch.nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False,
+                                                antialias=scale < 1)
+            top = (x.shape[-2] - self.image_size) // 2
+            left = (x.shape[-1] - self.image_size) // 2
+            x = x[..., top:top + self.image_size, left:left + self.image_size]
+        return x[0] if single else x
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (…, 3, S, S), uint8 or float in [0, 1] → ``(x - mean) / std`` per channel."""
+        x = images.float() / 255.0 if images.dtype == torch.uint8 else images
+        shape = (1, 3, 1, 1) if x.ndim == 4 else (3, 1, 1)
+        mean = torch.tensor(self.mean, device=x.device).view(shape)
+        std = torch.tensor(self.std, device=x.device).view(shape)
+        return (x - mean) / std
+
+    def prepare(self, image, *, root: str | Path | None = None) -> torch.Tensor:
+        """:meth:`resize_crop` as a ``uint8`` image (3, S, S), to save or show a photo as the
+        model sees it. The network's input is computed before this rounding: a tiny change of
+        the pixels can move the features (the model's input is :meth:`__call__`)."""
+        x = self.resize_crop(image, root=root)
+        return (x * 255.0).round().clamp(0, 255).to(torch.uint8)
+
+    def _pixels(self, image, root):
+        if isinstance(image, (str, os.PathLike)):
+            return np.asarray(read_photo(image, self.image_size, root=root))  # upright RGB uint8
+        return image
+
+    def to_dict(self) -> dict:
+        """JSON-ready settings (saved with an exported model)."""
+        return {"image_size": self.image_size, "mean": list(self.mean), "std": list(self.std),
+                "resize": RESIZE}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ImagePreprocess":
+        """The preprocessing :meth:`to_dict` wrote; a clear ``ValueError`` for anything else."""
+        if not isinstance(d, dict):
+            raise ValueError(f"The preprocessing must be a JSON object, got {type(d).__name__}.")
+        unknown = set(d) - {"image_size", "mean", "std", "resize"}
+        if unknown:
+            raise ValueError(f"Unknown preprocessing settings {sorted(unknown)}: this model was saved by "
+                             "a newer course_lib. Update the course, or re-export the model.")
+        if d.get("resize", RESIZE) not in (RESIZE, _OLD_RESIZE):
+            raise ValueError(f"Unknown resize method {d['resize']!r}; re-export the model.")
+        if "image_size" not in d:
+            raise ValueError("The preprocessing has no image_size; re-export the model.")
+        return cls(d["image_size"], d.get("mean", (0.5,) * 3), d.get("std", (0.5,) * 3))
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self.to_dict())
+
+    def __repr__(self) -> str:
+        return (f"ImagePreprocess(image_size={self.image_size}, grey->RGB, "
+                f"mean={self.mean}, std={self.std})")
+
+
+def _to_float_tensor(image) -> torch.Tensor:
+    if torch.is_tensor(image):
+        if image.dtype == torch.uint8:
+            return image.float() / 255.0
+        return image.float()
+    from PIL import Image
+
+    if isinstance(image, Image.Image):  # a photo: upright, RGB (as read_photo gives files)
+        image = upright_rgb(image)
+    array = np.asarray(image)
+    if array.dtype == np.uint8:
+        array = array.astype(np.float32) / 255.0
+    array = array.astype(np.float32)
+    if array.ndim == 2:
+        return torch.from_numpy(array)[None]
+    if array.ndim == 3 and array.shape[-1] in (3, 4):
+        return torch.from_numpy(array[..., :3].copy()).permute(2, 0, 1)
+    raise ValueError(f"cannot interpret an array of shape {array.shape} as an image; expected "
+                     "(H, W), (H, W, 3) or a tensor (C, H, W).")
+
+
+
+# --------------------------------------------------------------------------- folder layout
+
+def require_class_folders(root: Path, class_dirs: Sequence[Path], stray: Sequence[str], example: str) -> None:
+    """Raise :class:`DatasetLayoutError` unless ``root`` has at least two class sub-folders.
+
+    ``stray`` names images found directly in ``root`` (they belong in class folders); ``example``
+    shows the expected layout in the message.
+
+    >>> require_class_folders(Path("photos"), [Path("photos/cat")], [], "photos/<class>/<image>")
+    Traceback (most recent call last):
+    ...
+    course_lib.errors.DatasetLayoutError: photos has a single class folder ('cat'). ...
+    """
+    if not class_dirs:
+        hint = (f" Found {len(stray)} image(s) directly in {root}; move them into class folders, "
+                "one folder per class." if stray else "")
+        raise DatasetLayoutError(f"{root} has no class sub-folders.{hint} Expected:\n{example}")
+    if len(class_dirs) < 2:
+        raise DatasetLayoutError(
+            f"{root} has a single class folder ({class_dirs[0].name!r}). A classifier needs at "
+            f"least two classes: add a second folder of images. Expected:\n{example}")
 
 
 # --------------------------------------------------------------------------- one file

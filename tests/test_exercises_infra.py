@@ -258,6 +258,28 @@ def test_the_measures_decorator_records_the_settings_from_the_arguments(cells):
     assert run.measure({3: 0.9}) == 0.9 and run.experiment is e
 
 
+def test_a_costly_experiment_runs_only_after_a_prediction_for_its_settings(cells):
+    e = _experiment()
+    ran = []
+
+    @e.measures(costly=True)
+    def run(k):
+        ran.append(k)
+        return 0.4
+
+    cells.run(1)
+    fb = run(3)                                                # nothing predicted: not run
+    assert fb.status == "unanswered" and "Nothing was run" in fb.message and not ran
+    e.predict("lower", k=3)
+    fb = run(3)                                                # the same cell: not run
+    assert fb.status == "incorrect" and "same cell" in fb.message and not ran
+    cells.run(2)
+    fb = run(4)                                                # other settings: not run
+    assert fb.status == "incorrect" and "k = 3" in fb.message and not ran
+    assert run(3) and ran == [3]
+    assert e.waiting(k=3) is None and run.measure(5) == 0.4
+
+
 def test_ties_accept_both_readings():
     assert outcome_with_tolerance(0.02, 0.02) == {"about the same", "higher"}
     assert outcome_with_tolerance(-0.0199, 0.02) == {"about the same", "lower"}

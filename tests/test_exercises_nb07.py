@@ -1,13 +1,15 @@
 """Notebook 07: the recommendation (ties), LEEP by hand (the course's LEEP refused however it is
-reached; random cases; no expected value shown) and the score-labels prediction."""
+reached; random cases; no expected value shown) and the score-labels prediction (recorded in its own cell, then measured by the library)."""
 import functools
+import inspect
 
 import numpy as np
 import pytest
+import torch
 
 import course_lib.transferability as tr
 from course_lib.exercises import nb07
-from test_exercises_support import REPEATS, leaks, recording
+from test_exercises_support import REPEATS, cells, leaks, predict_then_measure, recording  # noqa: F401,E501
 
 SCORES = {"a": 0.5, "b": 0.9, "c": 0.1}
 
@@ -110,17 +112,87 @@ def test_leep_names_the_slip_without_the_expected_value(monkeypatch):
     assert nb07.check_leep(lambda theta, y: ...).status == "unanswered"
 
 
-def test_score_labels_prediction():
-    check = nb07.check_score_labels_prediction
-    assert check(..., 5, 0.5, 0.8).status == "unanswered"
-    assert "not an option" in check("up", 5, 0.5, 0.8).message
+# --------------------------------------------------------------------------- fewer labels: predict, then measure
+def _judged(cells, reading, k_score, tau_few, tau_all=0.8):
+    exp = nb07.SCORE_LABELS
+    exp.reset()
+    cells.run()
+    assert exp.predict(reading, k_score=k_score).status == "noted"
+    cells.run()
+    exp.record({"tau_few": tau_few, "tau_all": tau_all}, k_score=k_score)
+    return exp.check()
+
+
+def test_score_labels_each_outcome_accepts_its_reading_and_ties_accept_both(cells):
     for _ in range(REPEATS):
-        assert check("lower", 5, 0.5, 0.8) and check("higher", 5, 0.9, 0.8)
-        assert check("about the same", 5, 0.83, 0.8) and check("about the same", 40, 0.8, 0.8)
-        for reading in ("about the same", "higher"):               # on the boundary: both
-            assert check(reading, 5, 0.85, 0.8)
-    assert check("higher", 5, 0.82, 0.8).status == "incorrect"
-    fb = check("higher", 5, 0.5, 0.8)
-    assert fb.status == "incorrect" and "+0.50" in fb.message and "as you predicted" in fb.message
+        assert _judged(cells, "lower", 5, 0.5) and _judged(cells, "higher", 5, 0.9)
+        assert _judged(cells, "about the same", 5, 0.83)
+        assert _judged(cells, "about the same", 20, 0.8)                   # an equal τ
+        for reading in ("about the same", "higher"):                       # on the boundary
+            assert _judged(cells, reading, 5, 0.85)
+    assert _judged(cells, "higher", 5, 0.82).status == "incorrect"
+    fb = _judged(cells, "higher", 5, 0.5)
+    assert fb.status == "incorrect" and "-0.30" in fb.message and "as you predicted" in fb.message
     assert nb07.solution_score_labels_prediction(5) in ("higher", "lower", "about the same")
     assert nb07.solution_score_labels_prediction(40) == "about the same"
+
+
+def test_score_labels_refusals_read_from_the_settings(cells):
+    exp = nb07.SCORE_LABELS
+    assert "nothing changed" in exp.predict("about the same", k_score=nb07.K_ALL).message
+    assert "from 3 to 40" in exp.predict("lower", k_score=2).message
+    assert "not an option" in exp.predict("up", k_score=5).message
+    assert exp.predict(..., k_score=5).status == "unanswered"
+    assert _judged(cells, "lower", 5, 0.5)
+    cells.run()
+    late = exp.predict("higher", k_score=5)
+    assert late.status == "incorrect" and "already seen" in late.message
+
+
+def _candidates(n_per_class=100, seed=0):
+    """Four synthetic candidates whose features separate 5 classes from well to not at all,
+    with fine-tuned accuracies in that order, and 10 splits of 40 + 10 labels per class."""
+    from course_lib.compare import trials_by_seed
+
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(5), n_per_class)
+    centres = rng.normal(size=(5, 16)) * 3
+    features = {f"noise {s}": torch.tensor(centres[y] * (s < 9) + s * rng.normal(size=(len(y), 16)),
+                                           dtype=torch.float32) for s in (1, 2, 4, 9)}
+    accuracy = {"noise 1": 0.95, "noise 2": 0.9, "noise 4": 0.7, "noise 9": 0.2}
+    splits = tuple(range(10))
+    return features, y, trials_by_seed(y, 40, splits, val_per_class=10), accuracy, splits
+
+
+def test_score_labels_the_library_measures_and_nothing_runs_before_a_prediction(
+        cells, monkeypatch):
+    from course_lib import transferability as tr
+
+    features, y, trials, accuracy, splits = _candidates()
+    exp = nb07.SCORE_LABELS
+    exp.reset()
+    cells.run()
+    assert exp.predict(..., k_score=5).status == "unanswered"
+    cells.run()
+    with monkeypatch.context() as patched:
+        ran = []
+        patched.setattr(tr, "logme", lambda *a: ran.append(1))
+        fb = nb07.score_labels_experiment(features, y, trials, accuracy, splits, 5)
+        assert fb.status == "unanswered" and "Not answered yet" in fb.message and not ran
+        cells.run()
+        exp.predict("lower", k_score=5)
+        fb = nb07.score_labels_experiment(features, y, trials, accuracy, splits, 5)
+        assert fb.status == "incorrect" and "same cell" in fb.message and not ran
+    measured = nb07.score_labels_experiment.measure(features, y, trials, accuracy, splits, 10)
+    assert measured["tau_all"] == pytest.approx(1.0)         # well separated: the true order
+    right = nb07._tau_outcome({"k_score": 10}, measured)
+    for reading in right:
+        fb = predict_then_measure(cells, exp, reading, nb07.score_labels_experiment,
+                                  features, y, trials, accuracy, splits, 10, k_score=10)
+        assert fb, (reading, str(fb))
+
+
+def test_score_labels_a_typed_in_measurement_cannot_be_passed():
+    assert not hasattr(nb07, "check_score_labels_prediction")
+    params = set(inspect.signature(nb07.score_labels_experiment).parameters)
+    assert not params & {"tau_few", "tau_all", "prediction", "measured"}

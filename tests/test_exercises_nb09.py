@@ -1,14 +1,17 @@
 """Notebook 09: mean pooling (random batches; the library refused; no formula in the hints),
-the frozen count, and the length prediction (ties)."""
+the frozen count, and the length prediction (recorded in its own cell first, then measured
+by the library; ties accept both readings)."""
 import functools
+import inspect
 
 import numpy as np
 import pytest
 import torch
 
 from course_lib import text
+from course_lib.compare import Budget, trials_by_seed
 from course_lib.exercises import nb09
-from test_exercises_support import REPEATS
+from test_exercises_support import REPEATS, cells, predict_then_measure  # noqa: F401
 
 
 def _loop(hidden, mask):
@@ -92,43 +95,91 @@ def test_frozen_count():
     assert nb09.check_frozen_count(...).status == "unanswered"
 
 
-def _rows(values):
-    return [{"name": "cut", "k": 4, "seed": s, "accuracy": v} for s, v in enumerate(values)]
+# --------------------------------------------------------------------------- cut short: predict, then measure
+BUDGET = Budget(steps=200, lr_grid=(1e-2, 4e-2, 1.6e-1))
+SEEDS = range(10)
 
 
-def test_length_prediction_reads_the_learners_measurement():
+def _judged(cells, reading, max_length, short, full):
+    exp = nb09.LENGTH
+    exp.reset()
+    cells.run()
+    assert exp.predict(reading, max_length=max_length).status == "noted"
+    cells.run()
+    exp.record({"short": short, "full": full}, max_length=max_length)
+    return exp.check()
+
+
+def test_length_each_outcome_accepts_its_reading_and_ties_accept_both(cells):
     full = [0.90] * 5
     for _ in range(REPEATS):
-        assert nb09.check_length_prediction("a", 12, _rows([0.89] * 5), full)
-        assert nb09.check_length_prediction("B", 6, _rows([0.82] * 5), full)      # drop 0.08
-        assert nb09.check_length_prediction("c", 4, _rows([0.67] * 5), full)
-        for reading in ("a", "b"):                                                 # drop 0.03: a tie
-            assert nb09.check_length_prediction(reading, 8, _rows([0.87] * 5), full)
-    wrong = nb09.check_length_prediction("c", 6, _rows([0.82] * 5), full)
+        assert _judged(cells, "a", 12, [0.89] * 5, full)
+        assert _judged(cells, "B", 6, [0.82] * 5, full)                    # drop 0.08
+        assert _judged(cells, "c", 4, [0.67] * 5, full)
+        assert _judged(cells, "a", 31, [0.90] * 5, full)                   # no drop at all
+        for reading in ("a", "b"):                                         # drop 0.03: a tie
+            assert _judged(cells, reading, 8, [0.87] * 5, full)
+    wrong = _judged(cells, "c", 6, [0.82] * 5, full)
     assert not wrong and "you predicted (c)" in wrong.message and "early" in wrong.hints[0]
-    wrong = nb09.check_length_prediction("a", 4, _rows([0.67] * 5), full)
+    wrong = _judged(cells, "a", 4, [0.67] * 5, full)
     assert not wrong and "[CLS] and [SEP]" in wrong.hints[0]
-    assert "not one of the options" in nb09.check_length_prediction("d", 6, _rows(full), full).message
-    assert "run the whole cell" in nb09.check_length_prediction("a", 6, [], full).message
-    assert nb09.check_length_prediction(..., 6, _rows(full), full).status == "unanswered"
 
 
-@pytest.mark.slow
-def test_the_model_prediction_matches_real_measurements():
-    from course_lib import models, training
+def test_length_refusals_read_from_the_settings(cells):
+    exp = nb09.LENGTH
+    assert "not an option" in exp.predict("d", max_length=6).message
+    assert "nothing changed" in exp.predict("a", max_length=nb09.WHOLE).message
+    assert "from 3 to 32" in exp.predict("a", max_length=2).message
+    assert exp.predict(..., max_length=6).status == "unanswered"
+    assert _judged(cells, "a", 12, [0.89] * 5, [0.90] * 5)
+    cells.run()
+    late = exp.predict("b", max_length=12)                     # changed after seeing it
+    assert late.status == "incorrect" and "already seen" in late.message
+
+
+def test_length_a_typed_in_measurement_cannot_be_passed():
+    assert not hasattr(nb09, "check_length_prediction")
+    params = set(inspect.signature(nb09.length_experiment).parameters)
+    assert not params & {"rows", "measured", "full", "accuracy", "predicted"}
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from course_lib import models
 
     bb = models.load_backbone("minilm")
     ds = text.load_text_dataset()
-    seeds = range(10)
+    trials = trials_by_seed(ds.labels, 4, SEEDS, val_per_class=10)
+    return bb.model, bb.preprocess, ds.texts, ds.labels, trials
 
-    def measure(max_length):
-        emb = text.embed_texts(bb.model, bb.preprocess, ds.texts, max_length=max_length)
-        return training.label_efficiency({"cut": emb}, ds.labels, ks=(4,), seeds=seeds)
 
-    full = [r["accuracy"] for r in measure(32)]
+def test_length_nothing_runs_before_a_prediction(cells, monkeypatch):
+    ran = []
+    monkeypatch.setattr(text, "embed_texts", lambda *a, **kw: ran.append(1))
+    exp = nb09.LENGTH
+    exp.reset()
+    cells.run()
+    assert exp.predict(..., max_length=6).status == "unanswered"
+    cells.run()
+    fb = nb09.length_experiment(None, None, [], [], {}, 6, SEEDS, BUDGET)
+    assert fb.status == "unanswered" and "Not answered yet" in fb.message and not ran
+    cells.run()
+    exp.predict("b", max_length=6)
+    fb = nb09.length_experiment(None, None, [], [], {}, 6, SEEDS, BUDGET)    # the same cell
+    assert fb.status == "incorrect" and "same cell" in fb.message and not ran
+
+
+@pytest.mark.slow
+def test_length_model_prediction_passes_on_the_real_measurement(cells, minilm):
+    model, tokenizer, texts, labels, trials = minilm
     for max_length in (4, 12):
-        predicted = nb09.solution_length_prediction(max_length)
-        assert nb09.check_length_prediction(predicted, max_length, measure(max_length), full)
+        fb = predict_then_measure(cells, nb09.LENGTH, nb09.solution_length_prediction(max_length),
+                                  nb09.length_experiment, model, tokenizer, texts, labels,
+                                  trials, max_length, SEEDS, BUDGET, max_length=max_length)
+        assert fb, (max_length, str(fb))
+    cells.run()
+    late = nb09.LENGTH.predict("c", max_length=12)           # the model said "a"
+    assert late.status == "incorrect" and "already seen" in late.message
 
 
 def test_solutions_pass_their_checks():

@@ -1,6 +1,7 @@
 """Notebook 10's exercise checks (correct, wrong with its message, unanswered) and model solutions."""
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -11,7 +12,7 @@ from PIL import Image
 from course_lib import interpret
 from course_lib.exercises import nb10
 from course_lib.photos import PhotoSet, Preprocess
-from test_exercises_support import REPEATS, leaks, recording
+from test_exercises_support import REPEATS, cells, leaks, predict_then_measure, recording  # noqa: F401,E501
 
 
 def _messy(tmp_path):
@@ -130,19 +131,80 @@ def test_recall_refuses_library_metrics(shortcut):
     assert interpret.per_class_metrics(np.eye(2), ["a", "b"])[0]["recall"] == 1.0   # untouched
 
 
-def test_blur_prediction_reads_the_learners_measurement():
+# --------------------------------------------------------------------------- blur: predict, then measure
+def _judged(cells, reading, sigma, mine, reference=0.82, reference_sigma=4.5):
+    settings = {"sigma": sigma, "reference_sigma": reference_sigma}
+    exp = nb10.BLUR
+    exp.reset()
+    cells.run()
+    assert exp.predict(reading, **settings).status == "noted"
+    cells.run()
+    exp.record({"mine": mine, "reference": reference}, **settings)
+    return exp.check()
+
+
+def test_blur_each_outcome_accepts_its_reading_and_ties_accept_both(cells):
     for _ in range(REPEATS):
-        assert nb10.check_blur_prediction("lower", 11.2, 0.60, 4.5, 0.82)
-        assert nb10.check_blur_prediction("about the same", 5.0, 0.80, 4.5, 0.82)
-        assert nb10.check_blur_prediction("higher", 2.0, 0.95, 4.5, 0.82)
-        for reading in ("about the same", "lower"):                     # on the boundary
-            assert nb10.check_blur_prediction(reading, 6.0, 0.77, 4.5, 0.82)
-    wrong = nb10.check_blur_prediction("higher", 11.2, 0.60, 4.5, 0.82)
+        assert _judged(cells, "lower", 11.2, 0.60)
+        assert _judged(cells, " Lower", 9.0, 0.60)
+        assert _judged(cells, "about the same", 5.0, 0.80)
+        assert _judged(cells, "about the same", 5.0, 0.82)                  # an equal score
+        assert _judged(cells, "higher", 2.0, 0.95)
+        for reading in ("about the same", "lower"):                         # on the boundary
+            assert _judged(cells, reading, 6.0, 0.77)
+    wrong = _judged(cells, "higher", 11.2, 0.60)
     assert not wrong and "as you predicted" in wrong.message and "-0.220" in wrong.message
-    assert nb10.check_blur_prediction(..., 11.2, 0.6, 4.5, 0.82).status == "unanswered"
-    assert "not an option" in nb10.check_blur_prediction("worse", 11.2, 0.6, 4.5, 0.82).message
     # the same prediction is judged by the numbers measured, never by a stored answer
-    assert not nb10.check_blur_prediction("lower", 11.2, 0.81, 4.5, 0.82)
+    assert not _judged(cells, "lower", 11.2, 0.81)
+
+
+def test_blur_refusals_read_from_the_settings(cells):
+    exp = nb10.BLUR
+    assert "nothing changed" in exp.predict("lower", sigma=4.5, reference_sigma=4.5).message
+    assert "above 0" in exp.predict("lower", sigma=-1.0, reference_sigma=4.5).message
+    assert "not an option" in exp.predict("worse", sigma=11.2, reference_sigma=4.5).message
+    assert exp.predict(..., sigma=11.2, reference_sigma=4.5).status == "unanswered"
+    assert _judged(cells, "lower", 11.2, 0.60)
+    cells.run()
+    late = exp.predict("higher", sigma=11.2, reference_sigma=4.5)
+    assert late.status == "incorrect" and "already seen" in late.message
+
+
+def _blurred_accuracy_of(table, calls):
+    def blurred_accuracy(sigma):
+        calls.append(sigma)
+        return table[sigma]
+    return blurred_accuracy
+
+
+def test_blur_the_library_measures_and_nothing_runs_before_a_prediction(cells):
+    calls = []
+    measure = _blurred_accuracy_of({11.2: 0.6, 4.5: 0.82, 2.0: 0.95}, calls)
+    exp = nb10.BLUR
+    exp.reset()
+    cells.run()
+    assert exp.predict(..., sigma=11.2, reference_sigma=4.5).status == "unanswered"
+    cells.run()
+    fb = nb10.blur_experiment(measure, sigma=11.2, reference_sigma=4.5)
+    assert fb.status == "unanswered" and "Not answered yet" in fb.message and not calls
+    cells.run()
+    exp.predict("lower", sigma=11.2, reference_sigma=4.5)
+    fb = nb10.blur_experiment(measure, sigma=11.2, reference_sigma=4.5)       # the same cell
+    assert fb.status == "incorrect" and "same cell" in fb.message and not calls
+    fb = predict_then_measure(cells, exp, nb10.solution_blur_prediction(11.2, 4.5),
+                              nb10.blur_experiment, measure, 11.2, 4.5,
+                              sigma=11.2, reference_sigma=4.5)
+    assert fb and sorted(calls) == [4.5, 11.2]
+    fb = predict_then_measure(cells, exp, nb10.solution_blur_prediction(2.0, 4.5),
+                              nb10.blur_experiment, measure, 2.0, 4.5,
+                              sigma=2.0, reference_sigma=4.5)
+    assert fb
+
+
+def test_blur_a_typed_in_measurement_cannot_be_passed():
+    assert not hasattr(nb10, "check_blur_prediction")
+    params = set(inspect.signature(nb10.blur_experiment).parameters)
+    assert not params & {"accuracy", "reference_accuracy", "prediction", "measured"}
 
 
 def test_blur_solution_matches_the_direction_of_the_change():

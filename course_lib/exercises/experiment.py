@@ -168,17 +168,47 @@ class Experiment:
         """Store a measurement; called by the library function that runs the experiment."""
         self._measurement = _Record(next(_CLOCK), _cell(), self._settings(settings), measurement)
 
-    def measures(self, run: Callable[..., Any]) -> Callable[..., Feedback]:
+    def waiting(self, **settings: Any) -> Feedback | None:
+        """Why a measurement of ``settings`` would not be judged now (no prediction yet, a
+        prediction in this very cell, or one for other settings), or ``None`` when it would."""
+        key, p = self._settings(settings), self._prediction
+        if p is None:
+            return Feedback.unanswered(
+                f"Not answered yet: record your prediction in the cell above (set "
+                f"`{self.variable}`, run it), then run this cell. Nothing was run: the "
+                "experiment waits for your prediction.")
+        if p.cell is not None and p.cell == _cell():
+            return Feedback.incorrect("The prediction and the measurement ran in the same cell: "
+                                      "record the prediction in its own cell, above, and run it "
+                                      "first.")
+        if p.settings != key:
+            return Feedback.incorrect(
+                f"Your prediction was for {_describe(p.settings)}, but this cell would measure "
+                f"{_describe(key)}.",
+                "Run the prediction cell again with the setting you measure, then this cell.")
+        return None
+
+    def measures(self, run: Callable[..., Any] | None = None, *,
+                 costly: bool = False) -> Callable[..., Feedback]:
         """Decorator: ``run`` performs the experiment and returns the measurement; the
         decorated function records it (with the settings read from its arguments) and returns
-        :meth:`check`. The undecorated function stays available as ``.measure``."""
+        :meth:`check`. The undecorated function stays available as ``.measure``.
+
+        ``@exp.measures(costly=True)``: the experiment runs only when a prediction for the same
+        settings was recorded in an earlier cell (see :meth:`waiting`), so Run All with the
+        unanswered placeholder trains nothing."""
+        if run is None:
+            return functools.partial(self.measures, costly=costly)
         signature = inspect.signature(run)
 
         @functools.wraps(run)
         def measured(*args: Any, **kwargs: Any) -> Feedback:
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            self.record(run(*args, **kwargs), **{s: bound.arguments[s] for s in self.settings})
+            settings = {s: bound.arguments[s] for s in self.settings}
+            if costly and (early := self.waiting(**settings)) is not None:
+                return early
+            self.record(run(*args, **kwargs), **settings)
             return self.check()
 
         measured.measure = run

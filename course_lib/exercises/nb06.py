@@ -1,9 +1,10 @@
 """Checks and model solutions for notebook 06's exercises.
 
->>> check_prediction("lower", 0.60, baseline=0.95).status
-'correct'
->>> check_prediction(..., 0.60, baseline=0.95).status
+>>> CHANGE.predict(..., trained_groups=1, lr=3e-3, epochs=30).status
 'unanswered'
+>>> print(CHANGE.predict("same", **UNCHANGED))                 # doctest: +ELLIPSIS
+❌ Not yet. ... is the setting the notebook already ran: nothing changed.
+...
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from typing import Any, Callable
 
 import torch
 
-from . import Feedback, Forbidden, Quiz, draw_rng, is_unanswered, outcome_with_tolerance
-from . import check_prediction as _check_prediction
+from . import (Experiment, Feedback, Forbidden, Quiz, categorical, draw_rng,
+               outcome_with_tolerance)
 
 
 
@@ -117,65 +118,96 @@ def solution_make_groups(model, base_lr):
 
 
 PREDICTIONS = ("higher", "lower", "same")
+TOLERANCE = 0.02
+"""Within this much of the unchanged loop's test accuracy, the outcome is "same"."""
+
+UNCHANGED = {"trained_groups": "all", "lr": 3e-3, "epochs": 30}
+"""The loop's run in section 5: every layer learns, Adam at 3e-3, 30 epochs."""
 
 
-def check_prediction(prediction: Any, my_accuracy: Any, baseline: float,
-                     tolerance: float = 0.02) -> Feedback:
-    """Exercise 2 (change it and predict): compare the learner's prediction with the accuracy
-    the learner's own changed run measured, against the unchanged loop's ``baseline``.
+def _change_problem(settings: dict) -> str | None:
+    groups, lr, epochs = settings["trained_groups"], settings["lr"], settings["epochs"]
+    if groups != "all" and (isinstance(groups, bool) or not isinstance(groups, int)
+                            or not 1 <= groups <= 4):
+        return ('`trained_groups` is "all" or a whole number from 1 to 4 (the digits CNN has '
+                f"4 layer groups: conv1, conv2, conv3, fc), got {groups!r}.")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 1:
+        return f"`lr` must be a number above 0 and at most 1, got {lr!r}."
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 100:
+        return f"`epochs` must be a whole number from 1 to 100, got {epochs!r}."
+    return None
 
-    "same" means within ``tolerance`` of the baseline (an equal score is a legitimate outcome:
-    a change can leave the accuracy where it was); "higher" and "lower" mean beyond it, and
-    within a quarter of ``tolerance`` of that boundary both readings are right. (Moving this
-    exercise to :class:`~course_lib.exercises.Experiment` would also read the accuracy from
-    the run and "no change" from the settings.)
 
-    >>> check_prediction("same", 0.95, baseline=0.95).status
-    'correct'
-    >>> print(check_prediction("higher", 0.70, baseline=0.95))   # doctest: +ELLIPSIS
-    ❌ Not yet. Measured: your run measured 0.700 against 0.950 (lower), not "higher" as you ...
-    """
-    if not is_unanswered(prediction) and str(prediction).strip().lower() in PREDICTIONS:
-        try:
-            measured = float(my_accuracy)
-        except (TypeError, ValueError):
-            return Feedback.unanswered("`my_accuracy` is not a number yet: measure your model's "
-                                       "test accuracy after training it.")
-        if not 0.0 <= measured <= 1.0:
-            return Feedback.incorrect(f"`my_accuracy` is {measured:g}; an accuracy lies between "
-                                      "0 and 1.")
-    else:
-        measured = baseline
-    diff = measured - baseline
-    accepted = outcome_with_tolerance(diff, tolerance, same="same")
-    outcome = " or ".join(sorted(accepted))
-    return _check_prediction(
-        prediction, options=PREDICTIONS, measured=accepted,
-        result=f"your run measured {measured:.3f} against {baseline:.3f} ({outcome})",
-        before_running="Decide before you run your change: more parameters learning, a "
-                       "different learning rate or fewer labels, which way does accuracy go?",
+def _change_outcome(settings: dict, measured: dict) -> set[str]:
+    return outcome_with_tolerance(measured["accuracy"] - measured["baseline"], TOLERANCE,
+                                  same="same")
+
+
+def _describe_change(settings: dict, measured: dict) -> str:
+    outcome = " or ".join(sorted(_change_outcome(settings, measured)))
+    return (f"your changed run scored {measured['accuracy']:.3f} on the test digits against "
+            f"{measured['baseline']:.3f} for the unchanged loop ({outcome}; \"same\" means "
+            f"within {TOLERANCE:g})")
+
+
+CHANGE = Experiment(
+    "change_and_predict", settings=("trained_groups", "lr", "epochs"), options=PREDICTIONS,
+    unchanged=UNCHANGED, validate=_change_problem,
+    judge=categorical(
+        _change_outcome, _describe_change,
         if_wrong="Ask what your change does to the number of parameters that learn, and how "
                  "good the frozen features are (section 2).",
-        next_step="One seed, though: before you trust it, rerun on other seeds and compare them "
-                  "paired.")
+        next_step="One seed, though: before you trust it, rerun on other seeds and compare "
+                  "them paired."),
+    hint="Decide before you run your change: more parameters learning, a different learning "
+         "rate or fewer epochs, which way does test accuracy go?")
+"""Exercise 2 (change it and predict): does the changed run's test accuracy come out higher,
+lower or the same (within :data:`TOLERANCE`) as the unchanged loop's? "No change" is read from
+the settings; an equal score is a legitimate outcome ("same")."""
 
 
-def solution_change_and_predict(make_model: Callable, train_loop: Callable, loaders: Callable,
-                                test_set) -> tuple[str, float]:
+@CHANGE.measures(costly=True)
+def change_experiment(make_model: Callable, train_loop: Callable, loaders: Callable, test_set,
+                      trained_groups: Any = "all", lr: float = 3e-3, epochs: int = 30) -> dict:
+    """Exercise 2's measurement: the unchanged run and the changed one, each from
+    ``seed_everything(0)``: ``make_model()``, then ``models.freeze_all_but_last(model,
+    trained_groups)`` unless every group trains, ``train_loop(model, *loaders(), epochs=epochs,
+    lr=lr)``, and the test accuracy; recorded for :data:`CHANGE`. Runs only after a prediction
+    for the same settings (two short trainings on the digits)."""
+    from .. import models
+    from ..evaluation import accuracy_of
+    from ..repro import seed_everything
+
+    settings = {"trained_groups": trained_groups, "lr": lr, "epochs": epochs}
+    if (problem := _change_problem(settings)) is not None:
+        raise ValueError(problem)
+
+    def run(groups, rate, n_epochs) -> float:
+        seed_everything(0)
+        model = make_model()
+        if groups != "all":
+            models.freeze_all_but_last(model, groups)
+        train_loop(model, *loaders(), epochs=n_epochs, lr=rate)
+        return float(accuracy_of(model, test_set.images, test_set.labels))
+
+    return {"baseline": run(*UNCHANGED.values()), "accuracy": run(trained_groups, lr, epochs)}
+
+
+def solution_change_and_predict():
     """Exercise 2, one answer: freeze everything but the new head, and predict "lower".
 
     Section 2 measured that the digits CNN's frozen features are weak (the feature extractor
     lost to full fine-tuning by about 0.3), so training only the head should score lower.
-    """
-    from .. import models
-    from ..evaluation import accuracy_of
+    In the prediction cell::
 
+        trained_groups = 1     # the change: only the new head learns
+        lr = 3e-3
+        epochs = 30
+        prediction = "lower"
+    """
     prediction = "lower"
-    my_model = make_model()
-    models.freeze_all_but_last(my_model, 1)           # the change: only the new head learns
-    train_loop(my_model, *loaders(), epochs=30, lr=3e-3)
-    my_accuracy = accuracy_of(my_model, test_set.images, test_set.labels)
-    return prediction, my_accuracy
+    settings = {"trained_groups": 1, "lr": 3e-3, "epochs": 30}
+    return prediction, settings
 
 
 def solution_regime():

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Feedback, Forbidden, Quiz, check_prediction, draw_rng, is_unanswered, \
-    outcome_with_tolerance
+from . import Experiment, Feedback, Forbidden, Quiz, categorical, draw_rng, is_unanswered, \
+    outcome_with_tolerance, whole_number
 
 
 def check_recommendation(answer, scores: dict[str, float], accuracies: dict[str, float]) -> Feedback:
@@ -120,25 +120,63 @@ def check_leep(my_leep) -> Feedback:
                             "classifier into a transferability score.")
 
 
-def check_score_labels_prediction(prediction, k_score: int, tau_few: float, tau_all: float,
-                                  tolerance: float = 0.05) -> Feedback:
-    """Change-and-predict: LogME's τ with ``k_score`` labels per class against its τ with 40.
+K_ALL = 40
+"""Labelled images per class that the notebook's scores saw (their τ is on screen)."""
+TAU_TOLERANCE = 0.05
+"""Within this much of LogME's τ with :data:`K_ALL`, the outcome is "about the same"."""
 
-    ``prediction`` ("higher", "lower" or "about the same"; written before running) is compared
-    with the learner's own measurement ``tau_few``; "about the same" means within ``tolerance``
-    (near that boundary, both readings are right).
-    """
-    change = float(tau_few) - float(tau_all)
-    return check_prediction(
-        prediction, options=("higher", "lower", "about the same"),
-        measured=outcome_with_tolerance(change, tolerance),
-        result=(f"With {k_score} labels per class LogME's τ is {tau_few:+.2f}, with 40 it was "
-                f"{tau_all:+.2f} (a change of {change:+.2f})"),
-        before_running="Think about how well 5 examples per class pin down LogME's evidence "
-                       "compared with 40.",
+_k_score_problem = whole_number("k_score", 3, K_ALL, " (each split holds 40 per class)")
+
+
+def _tau_outcome(settings: dict, measured: dict) -> set[str]:
+    return outcome_with_tolerance(measured["tau_few"] - measured["tau_all"], TAU_TOLERANCE)
+
+
+def _describe_tau(settings: dict, measured: dict) -> str:
+    few, full = measured["tau_few"], measured["tau_all"]
+    return (f"With {settings['k_score']} labels per class LogME's τ is {few:+.2f}, with "
+            f"{K_ALL} it was {full:+.2f} (a change of {few - full:+.2f})")
+
+
+SCORE_LABELS = Experiment(
+    "score_labels", settings=("k_score",), options=("higher", "lower", "about the same"),
+    unchanged={"k_score": K_ALL}, validate=_k_score_problem,
+    judge=categorical(
+        _tau_outcome, _describe_tau,
         if_wrong="Look at which candidates swap places in the ranking: are they far apart in "
                  "fine-tuned accuracy, or within noise of each other?",
-        next_step="Try another k_score; remember that one task and 6 candidates make τ jumpy.")
+        next_step="Try another k_score; remember that one task and 6 candidates make τ jumpy."),
+    hint="Think about how well a few examples per class pin down LogME's evidence compared "
+         "with 40.")
+"""Exercise 4 (change it and predict): LogME's τ with ``k_score`` labels per class against its
+τ with :data:`K_ALL`; "about the same" means within :data:`TAU_TOLERANCE` (near that boundary,
+both readings are right)."""
+
+
+@SCORE_LABELS.measures(costly=True)
+def score_labels_experiment(features: dict, y, trials: dict, accuracy: dict, splits,
+                            k_score: int) -> dict:
+    """Exercise 4's measurement: for every split, LogME (``transferability.logme``) of each
+    candidate of ``accuracy`` on ``k_score`` images per class of the split's training part
+    (``data.k_per_class``) and on all of it; the weighted τ of the split-averaged scores with
+    the fine-tuned accuracies (``transferability.rank_agreement``) for each; recorded for
+    :data:`SCORE_LABELS`. Runs only after a prediction for the same ``k_score``."""
+    from .. import data
+    from .. import transferability as tr
+
+    if (problem := _k_score_problem({"k_score": k_score})) is not None:
+        raise ValueError(problem)
+
+    def tau(k: int | None) -> float:
+        scores = {name: [] for name in accuracy}
+        for seed in splits:
+            train = trials[seed]["train"]
+            part = train if k is None else data.k_per_class(y, k, seed=seed, pool=train)
+            for name in scores:
+                scores[name].append(tr.logme(features[name][part], y[part]))
+        return tr.rank_agreement({n: float(np.mean(v)) for n, v in scores.items()}, accuracy)
+
+    return {"tau_few": tau(k_score), "tau_all": tau(None)}
 
 
 # --------------------------------------------------------------------------- model solutions
@@ -160,7 +198,8 @@ def solution_leep(theta, y):
 
 
 def solution_score_labels_prediction(k_score):
-    """Exercise 4: a model prediction for LogME's τ on digits with ``k_score`` labels per class.
+    """Exercise 4: a model prediction for LogME's τ on digits with ``k_score`` labels per class,
+    recorded in its own cell (``nb07.SCORE_LABELS.predict(prediction, k_score=k_score)``).
 
     With fewer labelled images each candidate's evidence is estimated from fewer rows, so
     candidates that are close after fine-tuning (Lite0's block 8 and block 3, the digits CNN and

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import Feedback, Forbidden, Quiz, draw_rng, is_unanswered
+from . import Experiment, Feedback, Forbidden, Quiz, draw_rng, is_unanswered, whole_number
 
 
 MEAN_POOL = Forbidden(
@@ -112,33 +112,20 @@ def _length_choice(drop: float) -> str:
     return "a" if drop < 0.03 else "b" if drop <= 0.15 else "c"
 
 
-def check_length_prediction(predicted, max_length: int, rows: list[dict], full) -> Feedback:
-    """Change-and-predict: the learner cuts every sentence to ``max_length`` tokens and predicts
-    how much frozen mean-pooled accuracy drops. ``rows`` are the learner's own measurement
-    (one row per seed with its ``"accuracy"`` on the cut sentences, one k); ``full`` the accuracies
-    with the whole sentences on the same seeds.
+WHOLE = 32
+"""``max_length`` of the whole sentences (the table of Part 3): no topic sentence is longer."""
 
-    >>> check_length_prediction("a", 30, [{"accuracy": 0.9}] * 5, [0.91] * 5).status
-    'correct'
-    """
-    if is_unanswered(predicted):
-        return Feedback.unanswered('Not answered yet: before running, set `predicted` to "a", '
-                                   '"b" or "c".', "Count how many real word pieces survive "
-                                   "(max_length − 2) and look at the sentences printed at the top.")
-    choice = str(predicted).strip().lower()
-    if choice not in LENGTH_CHOICES:
-        return Feedback.incorrect(f"{predicted!r} is not one of the options: answer "
-                                  '"a", "b" or "c".')
-    short = [r["accuracy"] for r in rows]
-    if not short or len(short) != len(full):
-        return Feedback.incorrect("No measurement to compare with: run the whole cell, including "
-                                  "the line that measures `measured`, on the same seeds as above.")
-    drop = float(np.mean(full) - np.mean(short))
+_length_problem = whole_number("max_length", 3, WHOLE, " (two of them are [CLS] and [SEP])")
+
+
+def _judge_length(choice: str, settings: dict, measured: dict) -> Feedback:
+    max_length = settings["max_length"]
+    short, full = np.mean(measured["short"]), np.mean(measured["full"])
+    drop = float(full - short)
     right = _length_choice(drop)
     accepted = {_length_choice(drop - 0.005), right, _length_choice(drop + 0.005)}   # ties
-    said = (f"With {max_length} tokens per sentence: {np.mean(short):.3f}, against "
-            f"{np.mean(full):.3f} with whole sentences, a drop of {drop:+.3f}, so accuracy "
-            f"{LENGTH_CHOICES[right]}")
+    said = (f"With {max_length} tokens per sentence: {short:.3f}, against {full:.3f} with whole "
+            f"sentences, a drop of {drop:+.3f}, so accuracy {LENGTH_CHOICES[right]}")
     if choice in accepted:
         return Feedback.correct(f"{said}: as you predicted.")
     hint = ("Topic words tend to come early in these sentences: a few word pieces often suffice."
@@ -146,6 +133,36 @@ def check_length_prediction(predicted, max_length: int, rows: list[dict], full) 
             "Two tokens are [CLS] and [SEP]: with very few left, many sentences lose their topic "
             "word.")
     return Feedback.incorrect(f"{said}; you predicted ({choice}).", hint)
+
+
+LENGTH = Experiment(
+    "length", settings=("max_length",), options=tuple(LENGTH_CHOICES), variable="predicted",
+    judge=_judge_length, unchanged={"max_length": WHOLE}, validate=_length_problem,
+    hint="Count how many real word pieces survive (max_length − 2) and look at the sentences "
+         "printed at the top.")
+"""Exercise 3 (change it and predict): the learner cuts every sentence to ``max_length`` tokens
+and predicts how much frozen mean-pooled accuracy at k = 4 drops: (a) < 0.03, (b) 0.03–0.15,
+(c) > 0.15; within 0.005 of a boundary both readings are right."""
+
+
+@LENGTH.measures(costly=True)
+def length_experiment(model, tokenizer, texts, labels, trials, max_length: int, seeds,
+                      budget) -> dict:
+    """Exercise 3's measurement: mean-pooled sentence vectors (``text.embed_texts``) of the cut
+    sentences and of the whole ones (``max_length`` = :data:`WHOLE`), a convex head on each
+    for every seed of ``trials`` (``compare.convex_arm``, C picked on validation); recorded for
+    :data:`LENGTH`. Runs only after a prediction for the same ``max_length``."""
+    from .. import compare, text
+
+    if (problem := _length_problem({"max_length": max_length})) is not None:
+        raise ValueError(problem)
+
+    def accuracies(length: int) -> list[float]:
+        vectors = text.embed_texts(model, tokenizer, texts, max_length=length)
+        arm = compare.convex_arm(vectors, labels, trials)
+        return [arm(seed, budget).score for seed in seeds]
+
+    return {"short": accuracies(max_length), "full": accuracies(WHOLE)}
 
 
 # --------------------------------------------------------------------------- model solutions
@@ -163,7 +180,8 @@ def solution_frozen_count(hidden_size: int = 384, num_classes: int = 4) -> int:
 
 
 def solution_length_prediction(max_length: int) -> str:
-    """Exercise 3: a model prediction, made before running. Two of the tokens are [CLS] and
+    """Exercise 3: a model prediction, recorded in its own cell before the measuring one
+    (``nb09.LENGTH.predict(predicted, max_length=max_length)``). Two of the tokens are [CLS] and
     [SEP]; the topic sentences are short (about 11 word pieces) and name their topic early
     ("The striker scored ...", "Whisk the ..."). One or two word pieces often miss the topic
     word (a big drop); three to five usually catch it, with some loss; six or more keep nearly

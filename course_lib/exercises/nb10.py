@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import Feedback, Forbidden, Quiz, check_prediction, draw_rng, is_unanswered, \
+from . import Experiment, Feedback, Forbidden, Quiz, categorical, draw_rng, is_unanswered, \
     outcome_with_tolerance
 
 
@@ -147,35 +147,65 @@ def solution_recall_of():
 BLUR_OPTIONS = ("higher", "lower", "about the same")
 
 
-def check_blur_prediction(prediction, sigma: float, accuracy: float, reference_sigma: float,
-                          reference_accuracy: float, tolerance: float = 0.05) -> Feedback:
-    """Change-and-predict: test accuracy at the learner's blur σ against the σ of section 8.
+BLUR_TOLERANCE = 0.05
+"""Within this much of the accuracy at section 8's σ, the outcome is "about the same"."""
 
-    ``accuracy`` is what the learner's own run measured; "about the same" means within
-    ``tolerance``.
 
-    >>> check_blur_prediction("lower", 11.2, 0.60, 4.5, 0.82).status
-    'correct'
-    >>> check_blur_prediction("higher", 11.2, 0.60, 4.5, 0.82).status
-    'incorrect'
-    """
-    gap = accuracy - reference_accuracy
-    measured = outcome_with_tolerance(gap, tolerance)
-    return check_prediction(
-        prediction, options=BLUR_OPTIONS, measured=measured,
-        result=(f"σ = {sigma:.1f} px: test accuracy {accuracy:.3f}, against {reference_accuracy:.3f} "
-                f"at σ = {reference_sigma:.1f} px (a difference of {gap:+.3f})"),
-        before_running="A larger σ averages each pixel with more of its neighbours: which details "
-                       "that tell a 3 from an 8 survive that?",
+def _blur_problem(settings: dict) -> str | None:
+    sigma, reference = settings["sigma"], settings["reference_sigma"]
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.number)) or \
+            not 0 < sigma <= 100:
+        return f"`sigma_mine` must be a blur in pixels above 0 and at most 100, got {sigma!r}."
+    if abs(float(sigma) - float(reference)) <= 1e-9 * max(1.0, abs(float(reference))):
+        return (f"σ = {float(sigma):.1f} px is section 8's σ, whose result is already printed: "
+                "nothing changed. Change `sigma_mine` first, then predict.")
+    return None
+
+
+def _blur_outcome(settings: dict, measured: dict) -> set[str]:
+    return outcome_with_tolerance(measured["mine"] - measured["reference"], BLUR_TOLERANCE)
+
+
+def _describe_blur(settings: dict, measured: dict) -> str:
+    gap = measured["mine"] - measured["reference"]
+    return (f"σ = {float(settings['sigma']):.1f} px: test accuracy {measured['mine']:.3f}, "
+            f"against {measured['reference']:.3f} at σ = {float(settings['reference_sigma']):.1f}"
+            f" px (a difference of {gap:+.3f})")
+
+
+BLUR = Experiment(
+    "blur", settings=("sigma", "reference_sigma"), options=BLUR_OPTIONS, validate=_blur_problem,
+    judge=categorical(
+        _blur_outcome, _describe_blur,
         if_wrong="Look at a blurred photo (section 8's images) at your σ: could you still name "
                  "the digit? The frozen features see roughly what you see.",
-        next_step="Try a σ on the other side of section 8's.")
+        next_step="Try a σ on the other side of section 8's."),
+    hint="A larger σ averages each pixel with more of its neighbours: which details that tell "
+         "a 3 from an 8 survive that?")
+"""Exercise 4 (change it and predict): test accuracy at the learner's blur σ against section
+8's σ (``reference_sigma``); "about the same" means within :data:`BLUR_TOLERANCE`. Choosing
+section 8's σ itself is "no change", read from the settings."""
+
+
+@BLUR.measures(costly=True)
+def blur_experiment(blurred_accuracy: Callable[[float], float], sigma: float,
+                    reference_sigma: float) -> dict:
+    """Exercise 4's measurement: the notebook's ``blurred_accuracy`` (the head's test accuracy
+    on the test photos blurred with σ) at ``sigma`` and at ``reference_sigma``; recorded for
+    :data:`BLUR`. Runs only after a prediction for the same σ."""
+    settings = {"sigma": sigma, "reference_sigma": reference_sigma}
+    if (problem := _blur_problem(settings)) is not None:
+        raise ValueError(problem)
+    return {"mine": float(blurred_accuracy(sigma)),
+            "reference": float(blurred_accuracy(reference_sigma))}
 
 
 def solution_blur_prediction(sigma: float, reference_sigma: float):
-    """A model prediction. More blur removes more of the strokes that tell the digits apart,
-    so accuracy falls; less blur keeps them, so accuracy rises back towards the unblurred
-    photos'. Within about ±30 % of the reference σ the change is usually within 0.05."""
+    """A model prediction, recorded in its own cell before the measuring one
+    (``nb10.BLUR.predict(prediction, sigma=sigma_mine, reference_sigma=sigma)``). More blur
+    removes more of the strokes that tell the digits apart, so accuracy falls; less blur keeps
+    them, so accuracy rises back towards the unblurred photos'. Within about ±30 % of the
+    reference σ the change is usually within 0.05."""
     if sigma > 1.3 * reference_sigma:
         return "lower"
     if sigma < reference_sigma / 1.3:

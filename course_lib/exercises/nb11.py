@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Feedback, Forbidden, draw_rng, is_unanswered, outcome_with_tolerance
+from . import (Experiment, Feedback, Forbidden, categorical, draw_rng, is_unanswered,
+               outcome_with_tolerance, whole_number)
 
 IGNORE = -100
 
@@ -153,49 +154,66 @@ def solution_iou(pred, truth, c):
 
 
 _PREDICTIONS = ("higher", "lower", "about the same")
+REFERENCE_BLOCK = 7
+"""The block the notebook's segmentation head reads (``BLOCK``): its mean IoU is on screen."""
+TOLERANCE = 0.01
+"""Within this much of the reference block's mean IoU, the outcome is "about the same"."""
+
+_block_problem = whole_number("my_block", 0, 15, " (Lite0 has 16 blocks)")
 
 
-def check_block_change(my_block, my_prediction, my_miou, reference_block: int,
-                       reference_miou: float, tolerance: float = 0.01) -> Feedback:
-    """"Change it and predict": the learner picks another block to feed the segmentation head,
-    predicts how the mean IoU moves against ``reference_block``'s, measures it, and is told
-    whether the measurement agreed with the prediction. ``my_miou`` is what the learner's cell
-    measured; within ``tolerance`` counts as "about the same"."""
-    if is_unanswered(my_block) or is_unanswered(my_prediction):
-        return Feedback.unanswered("Not answered yet: set `my_block` (0–15) and `my_prediction` "
-                                   f"({', '.join(repr(p) for p in _PREDICTIONS)}) and run the cell again.")
-    if isinstance(my_block, bool) or not isinstance(my_block, (int, np.integer)) or not 0 <= my_block <= 15:
-        return Feedback.incorrect(f"`my_block` must be a whole number from 0 to 15, got {my_block!r}.")
-    if my_block == reference_block:
-        return Feedback.incorrect(f"Block {reference_block} is the one already measured: pick another.")
-    prediction = str(my_prediction).strip().lower()
-    if prediction not in _PREDICTIONS:
-        return Feedback.incorrect(f"`my_prediction` must be one of {', '.join(repr(p) for p in _PREDICTIONS)}, "
-                                  f"got {my_prediction!r}.")
-    if is_unanswered(my_miou):
-        return Feedback.unanswered("Your prediction is recorded; now run the measurement so `my_miou` holds "
-                                   "the mean IoU your block gave.")
-    try:
-        measured = float(my_miou)
-    except (TypeError, ValueError):
-        return Feedback.incorrect(f"`my_miou` must be the number your cell measured, got {type(my_miou).__name__}.")
-    if not 0.0 <= measured <= 1.0:
-        return Feedback.incorrect(f"A mean IoU lies between 0 and 1; `my_miou` is {measured}.")
-    gap = measured - reference_miou
-    accepted = outcome_with_tolerance(gap, tolerance)
-    outcome = " or ".join(sorted(accepted))
-    what = (f"block {my_block} gave mean IoU {measured:.3f}, block {reference_block} gave "
-            f"{reference_miou:.3f} ({gap:+.3f}: {outcome})")
-    why = ("Earlier blocks keep more spatial detail (stride 2–8) but see small patches and respond to "
-           "edges and grain; later blocks see a wider area and respond to texture, but their coarse grid "
-           "(stride 32) blurs the region borders.")
-    if prediction in accepted:
-        return Feedback.correct(f"Your prediction held: {what}. {why}")
-    return Feedback("incorrect", f"Measured, not as predicted: {what}. {why}",
-                    ("A prediction that fails is still a result: write down why you expected otherwise.",))
+def _block_outcome(settings: dict, measured: dict) -> set[str]:
+    return outcome_with_tolerance(measured["mine"] - measured["reference"], TOLERANCE)
+
+
+def _describe_block(settings: dict, measured: dict) -> str:
+    gap = measured["mine"] - measured["reference"]
+    outcome = " or ".join(sorted(_block_outcome(settings, measured)))
+    return (f"block {settings['my_block']} gave mean IoU {measured['mine']:.3f}, block "
+            f"{REFERENCE_BLOCK} gave {measured['reference']:.3f} ({gap:+.3f}: {outcome})")
+
+
+_WHY = ("Earlier blocks keep more spatial detail (stride 2–8) but see small patches and respond "
+        "to edges and grain; later blocks see a wider area and respond to texture, but their "
+        "coarse grid (stride 32) blurs the region borders.")
+
+BLOCK = Experiment(
+    "block_change", settings=("my_block",), options=_PREDICTIONS, variable="my_prediction",
+    unchanged={"my_block": REFERENCE_BLOCK}, validate=_block_problem,
+    judge=categorical(
+        _block_outcome, _describe_block,
+        if_wrong="A prediction that fails is still a result: write down why you expected "
+                 "otherwise. " + _WHY,
+        next_step=_WHY),
+    hint="Earlier blocks: a finer grid; later blocks: a wider view. Which matters more for "
+         "these region borders?")
+"""Exercise 3 (change it and predict): the learner picks another block to feed the
+segmentation head and predicts how the mean IoU moves against block
+:data:`REFERENCE_BLOCK`'s; within :data:`TOLERANCE` counts as "about the same"."""
+
+
+@BLOCK.measures(costly=True)
+def block_experiment(lite0, pool_images, test_images, make_seg_arm, seeds, budget,
+                     my_block: int) -> dict:
+    """Exercise 3's measurement: Lite0's feature maps at ``my_block`` and at
+    :data:`REFERENCE_BLOCK` (``segmentation.lite0_feature_maps``), the notebook's pixel head on
+    each (``make_seg_arm``) for every seed; recorded for :data:`BLOCK`. Runs only after a
+    prediction for the same block."""
+    from .. import segmentation
+
+    if (problem := _block_problem({"my_block": my_block})) is not None:
+        raise ValueError(problem)
+
+    def mean_iou(block: int) -> float:
+        arm = make_seg_arm(segmentation.lite0_feature_maps(lite0, pool_images, block),
+                           segmentation.lite0_feature_maps(lite0, test_images, block))
+        return float(np.mean([arm(seed, budget).score for seed in seeds]))
+
+    return {"mine": mean_iou(my_block), "reference": mean_iou(REFERENCE_BLOCK)}
 
 
 def solution_block_change():
+    # In the prediction cell, before the measuring one.
     # Feed the head from block 4 instead (stride 8, 40 channels): a finer grid but a smaller
     # receptive field and less texture-specific features. Prediction: lower.
     my_block = 4

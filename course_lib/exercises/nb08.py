@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Feedback, Quiz, call_for_number, draw_rng, is_unanswered
+from . import (Experiment, Feedback, Quiz, call_for_number, categorical, draw_rng,
+               whole_number)
 
 
 def _cases(rng: np.random.Generator) -> list[tuple[float, float]]:
@@ -38,31 +39,46 @@ def check_transfer_gap(transfer_gap) -> Feedback:
                             "source) is negative transfer.")
 
 
-def check_k_prediction(prediction, comparison) -> Feedback:
-    """Change-and-predict: the verdict of "ImageNet final" against "raw pixels" at the learner's k.
+K_OPTIONS = ("raw pixels better", "imagenet final better", "no detectable difference")
+K_SHOWN = (1, 5, 10)
+"""The k of section 2's table: their verdicts are already on screen."""
 
-    ``prediction`` (written before running) is compared with the verdict of ``comparison``,
-    the learner's own paired comparison (:func:`course_lib.compare.paired_comparison`).
-    """
-    options = ("ImageNet final better", "raw pixels better", "no detectable difference")
-    if is_unanswered(prediction):
-        return Feedback.unanswered(
-            'Not answered yet: before running, set `prediction` to "raw pixels better", '
-            '"ImageNet final better" or "no detectable difference".',
-            "Does more labelled data help the 64 raw pixels or the 1,280 features more?")
-    answer = str(prediction).strip()
-    if answer.lower() not in [o.lower() for o in options]:
-        return Feedback.incorrect(f"{prediction!r} is not an option: {', '.join(options)}.")
-    verdict = getattr(comparison, "verdict", None)
-    if not isinstance(verdict, str):
-        return Feedback.incorrect("The check needs the comparison your cell measured: pass "
-                                  "`compare.paired_comparison(...)`'s result, not a number.")
-    measured = "no detectable difference" if verdict.startswith("no detectable") else verdict
-    if answer.lower() == measured.lower():
-        return Feedback.correct(f"Your prediction held: {comparison}. Try a k on the other side.")
-    return Feedback.incorrect(f"Measured: {comparison}. Not what you predicted.",
-                              "Compare the interval with the ones printed for k = 1 … 10 above: "
-                              "which way does the gap move as k grows?")
+_k_problem = whole_number("k", 1, 40, " (the arms take k more labels per class for validation)")
+
+
+def _k_outcome(settings: dict, comparison) -> str:
+    verdict = str(comparison.verdict)
+    return "no detectable difference" if verdict.startswith("no detectable") else verdict.lower()
+
+
+K_VERDICT = Experiment(
+    "k_verdict", settings=("k",), options=K_OPTIONS, validate=_k_problem,
+    shown=[{"k": k} for k in K_SHOWN],
+    judge=categorical(
+        _k_outcome, lambda s, comparison: f"at k = {s['k']}, {comparison}",
+        if_wrong="Compare the interval with the ones printed for k = 1, 5, 10 above: which way "
+                 "does the gap move as k grows?",
+        next_step="Try a k on the other side."),
+    hint="Does more labelled data help the 64 raw pixels or the 1,280 features more?")
+"""Exercise 2 (change k and predict): the verdict of "ImageNet final" against "raw pixels" at
+the learner's k, on the notebook's paired seeds."""
+
+
+@K_VERDICT.measures(costly=True)
+def k_experiment(features: dict, labels, k: int, seeds, budget):
+    """Exercise 2's measurement: k labels per class to train and k more to pick C on
+    (``compare.trials_by_seed``), a convex head on "ImageNet final" and on "raw pixels" for each
+    seed (``compare.convex_arm``, ``compare.run_paired``), and their paired comparison;
+    recorded for :data:`K_VERDICT`. Runs only after a prediction for the same k."""
+    from .. import compare
+
+    if (problem := _k_problem({"k": k})) is not None:
+        raise ValueError(problem)
+    trials = compare.trials_by_seed(labels, k, seeds, val_per_class=k)
+    pair = {name: compare.convex_arm(features[name], labels, trials)
+            for name in ("ImageNet final", "raw pixels")}
+    return compare.compare_results(compare.run_paired(pair, seeds, budget),
+                                   "ImageNet final", "raw pixels")
 
 
 REMEDY = Quiz(
@@ -96,7 +112,8 @@ def solution_transfer_gap(acc_with_source, acc_without_source):
 
 
 def solution_k_prediction(k):
-    """Exercise 2: a model prediction for "ImageNet final" against "raw pixels" at ``k``.
+    """Exercise 2: a model prediction for "ImageNet final" against "raw pixels" at ``k``, made
+    in the prediction cell with ``nb08.K_VERDICT.predict("raw pixels better", k=k)``.
 
     64 pixel values of a centred, size-normalised 8×8 scan are already good features for a
     linear model; 1,280 features of a photo network that never saw digits are not better

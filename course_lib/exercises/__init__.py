@@ -233,46 +233,6 @@ class Quiz:
         return f"<p>{html.escape(self.question)}</p><ul style='list-style:none'>{items}</ul>"
 
 
-def check_prediction(prediction: Any, *, options: tuple[str, ...], measured: str | set[str],
-                     result: str, before_running: str, if_wrong: str, next_step: str = "",
-                     variable: str = "prediction") -> Feedback:
-    """Feedback for a "change it and predict" exercise whose two numbers are already at hand:
-    the learner's prediction against what their run measured (``measured``: one of
-    ``options``, or a set of them when the measurement sits on a boundary and both readings
-    are right). Prefer :class:`Experiment`, which also keeps predict-then-measure in order and
-    reads the measurement from the run.
-
-    ``result`` states the measurement in a sentence; ``before_running`` is the hint while
-    unanswered; ``if_wrong`` the hint after a wrong prediction; ``next_step`` follows praise.
-
-    >>> fb = check_prediction("up", options=("up", "down"), measured="down",
-    ...                       result="The loss went from 2.0 to 1.5", before_running="...",
-    ...                       if_wrong="Look at the slope.")
-    >>> fb.message
-    'Measured: The loss went from 2.0 to 1.5, not "up" as you predicted.'
-    >>> bool(check_prediction("up", options=("up", "down"), measured={"up", "down"}, result="",
-    ...                       before_running="", if_wrong=""))
-    True
-    >>> check_prediction(..., options=("up", "down"), measured="up", result="",
-    ...                  before_running="Think first.", if_wrong="").status
-    'unanswered'
-    """
-    *rest, last = [f'"{option}"' for option in options]
-    listed = f"{', '.join(rest)} or {last}"
-    if is_unanswered(prediction):
-        return Feedback.unanswered(f"Not answered yet: before running, set `{variable}` to "
-                                   f"{listed}.", before_running)
-    said = str(prediction).strip().lower()
-    if said not in options:
-        return Feedback.incorrect(f"{prediction!r} is not an option: {listed}.")
-    accepted = {measured} if isinstance(measured, str) else set(measured)
-    if said in accepted:
-        tail = f" {next_step}" if next_step else ""
-        return Feedback.correct(f"Your prediction held: {result}.{tail}")
-    return Feedback.incorrect(f'Measured: {result}, not "{said}" as you predicted.',
-                              *((if_wrong,) if if_wrong else ()))
-
-
 def show_solution(solution: Callable[..., Any]) -> None:
     """Print the source of a model solution, only when the learner asks for it.
 
@@ -294,5 +254,5 @@ from .forbidden import Forbidden  # noqa: E402
 
 __all__ = ["Feedback", "Quiz", "Experiment", "Forbidden", "categorical", "number",
            "outcome_with_tolerance", "whole_number",
-           "call_learner_code", "call_for_number", "check_prediction",
+           "call_learner_code", "call_for_number",
            "draw_rng", "is_unanswered", "show_solution"]

@@ -55,6 +55,9 @@ def test_decision_report_is_written_and_follows_its_numbers(tmp_path):
     assert all(np.isfinite(row["logme"]) for row in decision.logme.values())
     costs = decision.costs
     assert 0 < costs["last block"]["train_per_image"] < costs["full fine-tuning"]["train_per_image"]
+    again = decide.decision_report(split, tmp_path / "model", **TINY)   # a second run, same folder
+    assert {p.name for p in (tmp_path / "model").iterdir()} == files
+    assert [c.mean_difference for c in again.comparisons] == [c.mean_difference for c in decision.comparisons]
 
 
 def test_an_option_that_spends_more_or_searches_another_grid_is_refused():

@@ -64,8 +64,11 @@ def run_at(paths: list[Path], scale: float, timeout: int) -> list[dict]:
     return results
 
 
-def build(when: str, numbers=None) -> list[verdicts.RobustnessRow]:
-    """Rows from the kept records; merges into ``robustness.json`` (all rows when ``numbers`` is None)."""
+def build(when: str, numbers=None, keep_date: bool = False) -> list[verdicts.RobustnessRow]:
+    """Rows from the kept records; merges into ``robustness.json`` (all rows when ``numbers`` is None).
+
+    ``keep_date``: the file keeps the date of the last run at 4× (what the notebooks print as the
+    bench's date), for ``--tables``, which runs nothing."""
     ones = verdicts.load(run_notebooks.VERDICTS, 1.0)
     fours = verdicts.load(run_notebooks.VERDICTS, float(SCALE))
     ones = {nb: recs for nb, recs in ones.items() if nb in NOTEBOOKS}
@@ -76,6 +79,8 @@ def build(when: str, numbers=None) -> list[verdicts.RobustnessRow]:
     merged = {k: v for k, v in table.get("verdicts", {}).items()
               if numbers is None or k.split("/")[0] not in numbers}
     merged.update(fresh["verdicts"])
+    if keep_date and path.is_file():
+        when = json.loads(path.read_text(encoding="utf-8")).get("date", when)
     path.write_text(json.dumps({"date": when, "verdicts": dict(sorted(merged.items()))}, ensure_ascii=False,
                                indent=1) + "\n", encoding="utf-8")
     return rows
@@ -103,7 +108,7 @@ def main(argv=None) -> int:
         if args.notebooks or args.both:
             parser.error("--tables runs nothing; give it no notebook numbers and no --both")
         when = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
-        rows = build(when)
+        rows = build(when, keep_date=True)
         run_notebooks.update_readme(verdicts.robustness_markdown(rows, when, verdicts.TABLES), start=START,
                                     end=END)
         write_claims(when, verdicts.TABLES)

@@ -104,7 +104,9 @@ def test_robustness_tables_come_from_the_kept_records_without_running_anything(t
     monkeypatch.setattr(robustness.run_notebooks, "update_readme",
                         lambda block, start, end: runner.update_readme(block, readme, start, end))
     monkeypatch.setattr(robustness, "run_at", lambda *a, **k: pytest.fail("--tables must not run a notebook"))
+    (tmp_path / "robustness.json").write_text('{"date": "the last 4x run", "verdicts": {}}')
     assert robustness.main(["--tables"]) == 0
+    assert '"date": "the last 4x run"' in (tmp_path / "robustness.json").read_text()   # runs nothing
     text = readme.read_text()
     assert "old" not in text and "a vs b" in text
     assert "06/x" in (tmp_path / "robustness.json").read_text()

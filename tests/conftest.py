@@ -13,6 +13,18 @@ from pathlib import Path
 import pytest
 
 REPO_DIR = Path(__file__).resolve().parent.parent   # the repository: defined here, and only here
+
+
+def load_course():
+    """``course.py`` (a script at the repository root, not a package), imported once and shared."""
+    import importlib.util
+    import sys
+
+    if "course" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("course", REPO_DIR / "course.py")
+        sys.modules["course"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules["course"])
+    return sys.modules["course"]
 NETBLOCK_DIR = REPO_DIR / "tests" / "_netblock"
 
 # Kernels started by nbval inherit this environment.

@@ -28,11 +28,8 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from conftest import REPO_DIR as REPO  # the repository path lives in conftest.py
-if "course" not in sys.modules:  # course.py is a script at the repository root, not a package
-    _spec = importlib.util.spec_from_file_location("course", REPO / "course.py")
-    sys.modules["course"] = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sys.modules["course"])
-course = sys.modules["course"]
+from conftest import load_course
+course = load_course()
 
 WHEELS = json.loads((REPO / "constraints" / "wheels.json").read_text())
 

@@ -10,11 +10,8 @@ import sys
 import pytest
 
 from conftest import REPO_DIR as REPO  # the repository path lives in conftest.py
-if "course" not in sys.modules:  # course.py is a script at the repository root, not a package
-    _spec = importlib.util.spec_from_file_location("course", REPO / "course.py")
-    sys.modules["course"] = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sys.modules["course"])
-course = sys.modules["course"]
+from conftest import load_course
+course = load_course()
 kit = course._load_kit_tool(REPO)
 _spec = importlib.util.spec_from_file_location("instructor_outline", REPO / "tools" / "instructor_outline.py")
 outline = importlib.util.module_from_spec(_spec)

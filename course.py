@@ -260,9 +260,39 @@ def lab_command(python: Path | str, repo: Path, as_root: bool,
                   f"--LabApp.default_url=/lab/tree/{start}", *(extra or [])]
 
 
-def test_command(python: Path | str, extra: list[str]) -> list[str]:
-    """The README's test command (what CI runs), with extra pytest arguments appended."""
-    return [str(python), "-m", "pytest", *TEST_ARGS, *extra]
+def choose_workers(cpus: int, available: int | None) -> int:
+    """Test workers for a machine: one per core up to two, and one only where less than 4 GB is
+    free (two notebook kernels at once need up to 2 × 1.5 GB). Notebooks 06–11 compute on one
+    thread each, so two cores run two of them at once.
+
+    >>> choose_workers(8, 16 * 10**9), choose_workers(1, 16 * 10**9)
+    (2, 1)
+    >>> choose_workers(4, 3 * 10**9), choose_workers(4, None)
+    (1, 2)
+    """
+    return 2 if cpus >= 2 and (available is None or available >= 4 * 10**9) else 1
+
+
+def test_workers() -> int:
+    """``COURSE_TEST_WORKERS`` if set (1 runs one test at a time), else :func:`choose_workers`."""
+    chosen = os.environ.get("COURSE_TEST_WORKERS", "").strip()
+    if not chosen:
+        return choose_workers(os.cpu_count() or 1, memory_bytes()[1])
+    if not chosen.isdigit() or int(chosen) < 1:
+        raise LauncherError(f"COURSE_TEST_WORKERS={chosen!r} is not a number of workers. "
+                            "Set it to 1 (one test at a time) or more, or unset it.")
+    return int(chosen)
+
+
+def test_command(python: Path | str, extra: list[str], workers: int | None = None) -> list[str]:
+    """The README's test command (what CI runs), with extra pytest arguments appended.
+
+    With two or more workers (:func:`test_workers`), pytest-xdist runs test files side by side;
+    ``--dist loadfile`` keeps each file, so each notebook and its one kernel, on one worker.
+    """
+    workers = test_workers() if workers is None else workers
+    parallel = ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else ["-p", "no:xdist"]
+    return [str(python), "-m", "pytest", *TEST_ARGS, *parallel, *extra]
 
 
 def bench_commands(python: Path | str, extra: list[str]) -> list[list[str]]:

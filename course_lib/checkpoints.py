@@ -13,7 +13,9 @@ refuses anything but tensors and plain containers.
 """
 from __future__ import annotations
 
+import os
 import pickle
+import uuid
 import warnings
 from pathlib import Path
 
@@ -36,9 +38,31 @@ def save_weights(model: nn.Module, path: str | Path) -> Path:
     if path.suffix != ".safetensors":
         raise ValueError(f"Save weights with the .safetensors extension (got {path.name!r}): "
                          "safetensors files hold only tensors and are safe to share.")
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path))
+    return save_tensors_atomically(state, path)
+
+
+def save_tensors_atomically(tensors: dict[str, torch.Tensor], path: str | Path,
+                            metadata: dict[str, str] | None = None) -> Path:
+    """Write ``tensors`` as safetensors so that a reader sees the old file or the whole new one.
+
+    The file is written under a unique temporary name beside ``path`` and renamed over it, so an
+    interrupted run, or two processes writing the same file at once, never leave half a file.
+
+    >>> import tempfile
+    >>> path = save_tensors_atomically({"x": torch.zeros(2)}, tempfile.mkdtemp() + "/a.safetensors")
+    >>> load_file(str(path))["x"].tolist(), [p.name for p in path.parent.iterdir()]
+    ([0.0, 0.0], ['a.safetensors'])
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        save_file(tensors, str(part), metadata=metadata)
+        os.replace(part, path)
+    finally:
+        if part.exists():
+            part.unlink()
     return path
 
 

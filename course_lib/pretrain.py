@@ -13,10 +13,9 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import nn
 
-from .checkpoints import load_weights
+from .checkpoints import load_weights, save_tensors_atomically
 from .data import load_digits, make_loader, stratified_split
 from .paths import output_dir
 from .repro import seed_everything
@@ -134,5 +133,5 @@ def load_or_pretrain_digits_cnn(seed: int = 0) -> SmallCNN:
     else:
         model, _ = pretrain_digits_cnn(seed=seed)
         state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-        save_file(state, str(path), metadata={"recipe": fingerprint})
+        save_tensors_atomically(state, path, metadata={"recipe": fingerprint})
     return model.eval()

@@ -36,6 +36,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .checkpoints import save_tensors_atomically
 from .devices import pick_device, to_device
 from .errors import BadImageError
 from .models import evaluating
@@ -120,18 +121,6 @@ def weights_fingerprint(model: nn.Module) -> str:
         digest.update(f"|{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()
-
-
-def _atomic_save(tensors: dict[str, torch.Tensor], target: Path, metadata: dict[str, str]) -> None:
-    from safetensors.torch import save_file
-
-    part = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
-    try:
-        save_file(tensors, str(part), metadata=metadata)
-        os.replace(part, target)  # readers see the old state or the whole new file, never half
-    finally:
-        if part.exists():
-            part.unlink()
 
 
 class FeatureCache:
@@ -244,7 +233,7 @@ class FeatureCache:
         digests = torch.tensor([list(bytes.fromhex(d)) for d, _ in self._pending], dtype=torch.uint8)
         features = torch.stack([f for _, f in self._pending]).contiguous()
         shard = self.folder / f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.safetensors"
-        _atomic_save({"digests": digests, "features": features}, shard, {"format": FEATURES_FORMAT})
+        save_tensors_atomically({"digests": digests, "features": features}, shard, {"format": FEATURES_FORMAT})
         if self._index is not None:
             self._index.update({d: (shard, row) for row, (d, _) in enumerate(self._pending)})
         self._pending = []
@@ -260,7 +249,7 @@ class FeatureCache:
         keep = [i for i in range(len(digests)) if i in everything]
         if keep:
             merged = self.folder / f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.safetensors"
-            _atomic_save({"digests": torch.tensor([list(bytes.fromhex(digests[i])) for i in keep],
+            save_tensors_atomically({"digests": torch.tensor([list(bytes.fromhex(digests[i])) for i in keep],
                                                   dtype=torch.uint8),
                           "features": torch.stack([everything[i] for i in keep]).contiguous()},
                          merged, {"format": FEATURES_FORMAT})

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +86,7 @@ class FolderSplit:
         """Write the split as JSON (UTF-8, non-ASCII names kept readable)."""
         file = Path(file or self.file)
         file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(".tmp")
+        tmp = file.with_name(f".{file.name}.{uuid.uuid4().hex[:8]}.part")  # unique: writers never clash
         tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
         tmp.replace(file)
         self.file = file

@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
@@ -33,6 +33,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from tqdm.auto import tqdm
 
+from .checkpoints import save_tensors_atomically
 from .compare import few_shot_trials
 from .data import make_loader, to_numpy
 from .devices import pick_device, to_device
@@ -316,7 +317,7 @@ def extract_features(feature_model: nn.Module, dataset: Dataset, *, batch_size: 
     feats, labels = predict(feature_model, loader, device=device)
     feats = feats.flatten(1).contiguous()
     if path is not None:
-        save_file({"features": feats, "labels": labels.contiguous()}, str(path))
+        save_tensors_atomically({"features": feats, "labels": labels.contiguous()}, path)
     return feats, labels
 
 

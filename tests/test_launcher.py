@@ -150,11 +150,24 @@ def test_lab_command_opens_notebook_00_and_allows_root_only_as_root():
 
 
 def test_test_command_is_the_readme_command_with_extra_arguments():
-    cmd = course.test_command("py", ["-k", "x"])
+    cmd = course.test_command("py", ["-k", "x"], workers=2)
     assert " ".join(cmd) == (
         "py -m pytest tests course_lib notebooks --doctest-modules --nbval-lax --sanitize-with "
         "tests/nbval_sanitize.cfg --cov=course_lib --cov-report=term --cov-fail-under=90 "
-        "--durations=15 -k x")
+        "--durations=15 -n 2 --dist loadfile -k x")
+    one = course.test_command("py", [], workers=1)
+    assert one[-2:] == ["-p", "no:xdist"] and "-n" not in one
+
+
+def test_test_workers_follow_the_machine_or_the_variable(monkeypatch):
+    monkeypatch.delenv("COURSE_TEST_WORKERS", raising=False)
+    assert course.test_workers() in (1, 2)
+    monkeypatch.setenv("COURSE_TEST_WORKERS", "1")
+    assert course.test_workers() == 1
+    for bad in ("two", "0", "-1"):
+        monkeypatch.setenv("COURSE_TEST_WORKERS", bad)
+        with pytest.raises(course.LauncherError, match="COURSE_TEST_WORKERS=.*Set it to 1"):
+            course.test_workers()
 
 
 def test_bench_runs_the_notebooks_then_4x_then_speed_and_own_photos_then_the_documents():

@@ -27,6 +27,18 @@ def load_course():
     return sys.modules["course"]
 NETBLOCK_DIR = REPO_DIR / "tests" / "_netblock"
 
+# Under pytest-xdist (the README's test command on two or more cores) every worker gets its share
+# of the cores: torch, numpy and every kernel or process a worker starts use that many threads.
+# Two workers of two threads each on two cores measured slower than one worker (CI, 2026-12-06).
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+if os.environ.get("PYTEST_XDIST_WORKER") and _WORKERS > 1:
+    _threads = str(max(1, (os.cpu_count() or 1) // _WORKERS))
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[_name] = _threads
+    import torch
+
+    torch.set_num_threads(int(_threads))
+
 # Kernels started by nbval inherit this environment.
 os.environ["COURSE_BLOCK_NETWORK"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"

@@ -75,6 +75,27 @@ def test_fit_head_without_validation_and_with_a_missing_class():
         train.fit_head(x, y, num_classes=3)
 
 
+def test_fit_head_from_kept_solutions_gives_the_same_head_in_fewer_steps(tmp_path):
+    gen = torch.Generator().manual_seed(1)
+    y = torch.arange(240) % 3
+    x = torch.randn(240, 20, generator=gen) + torch.nn.functional.one_hot(y, 20).float()
+    _, first = train.fit_head(x[:150], y[:150], (x[150:], y[150:]))
+    assert sorted(first["solutions"]) == sorted(train.HEAD_GRID)
+    kept = train.save_solutions(tmp_path / "starts.safetensors", first["solutions"])
+    more_x, more_y = torch.cat([x[:150], x[:3] + 0.05]), torch.cat([y[:150], y[:3]])   # 2 % more photos
+    cold_head, cold = train.fit_head(more_x, more_y, (x[150:], y[150:]), threads=len(train.HEAD_GRID))
+    warm_head, warm = train.fit_head(more_x, more_y, (x[150:], y[150:]), start=train.load_solutions(kept))
+    assert warm["C"] == cold["C"] and warm["converged"] and cold["converged"]
+    assert sum(r["iterations"] for r in warm["grid"]) < sum(r["iterations"] for r in cold["grid"])
+    with torch.no_grad():   # the loss is convex: one answer, whichever start
+        assert torch.allclose(warm_head(x).softmax(1), cold_head(x).softmax(1), atol=1e-4)
+    (tmp_path / "broken.safetensors").write_bytes(b"not safetensors")
+    assert train.load_solutions(tmp_path / "broken.safetensors") is None
+    assert train.load_solutions(tmp_path / "missing.safetensors") is None
+    two = train.fit_head(x[:150], (y[:150] > 0).long(), start=first["solutions"])[1]   # other classes
+    assert two["converged"]
+
+
 # --------------------------------------------------------------------------- the whole recipe
 
 def test_train_folder_writes_a_model_and_its_card(tmp_path):
@@ -107,6 +128,8 @@ def test_train_folder_writes_a_model_and_its_card(tmp_path):
     again: list[str] = []
     train.train_folder(folder, model, image_size=32, say=again.append, progress=False)
     assert "0 computed, 30 from the cache" in "\n".join(again)           # the second run reads nothing
+    starts = list(Path(os.environ["COURSE_OUTPUT_DIR"]).rglob("head_starts/*.safetensors"))
+    assert len(starts) == 1 and train.load_solutions(starts[0])         # ...and its head starts from the last
     clf = export.load_classifier(model)
     assert clf.predict(folder / "red" / "00.jpg").label in clf.classes
 

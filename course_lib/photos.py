@@ -664,9 +664,6 @@ def collate_photos(items) -> PhotoBatch:
                       torch.stack(good) if good else None, [e for _, _, _, e in items])
 
 
-WORKER_NICENESS = 10   # decoding fills the gaps the network leaves on the cores, never slows it
-
-
 def usable_cores() -> int:
     """CPU cores this process may use (its affinity on Linux, else the machine's count)."""
     try:
@@ -741,22 +738,12 @@ def stream_photos(files: Sequence[str | Path], preprocess: ImagePreprocess, *, b
             bar.close()
 
 
-def _lower_priority(worker_id: int) -> None:
-    """Run a decoding worker at a lower priority than the network (``os.nice``; where there is no
-    ``nice``, as on Windows, the worker keeps the normal priority)."""
-    try:
-        os.nice(WORKER_NICENESS)
-    except (AttributeError, OSError):
-        pass
-
-
 def _batches_of(dataset: PhotoFiles, batch_size: int, num_workers: int,
                 start_method: str | None) -> Iterator[PhotoBatch]:
     if num_workers > 0:
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
                             collate_fn=collate_photos, prefetch_factor=2,
-                            multiprocessing_context=start_method,
-                            worker_init_fn=_lower_priority if os.environ.get("NICE_TEST", "1") == "1" else None)
+                            multiprocessing_context=start_method)
         try:
             iterator = iter(loader)
             first = next(iterator, None)

@@ -22,6 +22,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import hashlib
 import json
 import os
@@ -121,6 +123,28 @@ def weights_fingerprint(model: nn.Module) -> str:
         digest.update(f"|{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):   # not Linux with glibc: nothing to do
+        return None
+
+
+def release_freed_memory() -> None:
+    """Give the memory freed so far back to the system, where the C library keeps it otherwise.
+
+    On Linux, glibc keeps freed blocks for reuse; streaming 2,400 photos into the feature cache,
+    the process grew by about 190 KB per photo without this and stayed flat with it, at the
+    same speed (measured 2026-12-06). Elsewhere (macOS, Windows) it does nothing.
+
+    >>> release_freed_memory()
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 class FeatureCache:
@@ -237,6 +261,7 @@ class FeatureCache:
         if self._index is not None:
             self._index.update({d: (shard, row) for row, (d, _) in enumerate(self._pending)})
         self._pending = []
+        release_freed_memory()
 
     def compact(self, max_files: int = MAX_SHARDS) -> None:
         """Merge the cache files into one when there are more than ``max_files``."""

@@ -295,12 +295,13 @@ def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: in
               f"at the start, {_load(demo['load_end'])} at the end.", "",
               f"**Folders of {PHOTO[0]}×{PHOTO[1]} photos (about 1 % of 12 megapixels), written for this run**",
               "",
-              "| photos | seconds | photos / s end to end | forward pass alone, photos / s | ratio | "
+              "| photos | seconds | photos / s end to end | forward pass alone, photos / s (before / after) | ratio | "
               "peak memory (MB) | worker processes | load at start / end |",
               "|---:|---:|---:|---:|---:|---:|---:|---|"]
     for n, r in scale.items():
         forward = (r["forward_before"] + r["forward_after"]) / 2
-        lines.append(f"| {r['photos']:,} | {r['seconds']:.1f} | {r['photos'] / r['seconds']:.1f} | {forward:.1f} | "
+        lines.append(f"| {r['photos']:,} | {r['seconds']:.1f} | {r['photos'] / r['seconds']:.1f} | {forward:.1f} "
+                     f"({r['forward_before']:.1f} / {r['forward_after']:.1f}) | "
                      f"{r['photos'] / r['seconds'] / forward:.2f} | {_peak(r):.0f} | {r['workers']} | "
                      f"{r['load_start'][0]:.1f} / {r['load_end'][0]:.1f} |")
     sizes = sorted(scale)
@@ -312,6 +313,8 @@ def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: in
               f"peak (VmHWM) was {big['main_hwm_mb']:.0f} MB; the process's resident memory plus what its "
               f"decoding worker(s) held privately, sampled every 0.1 s, peaked at {big['tree_mb']:.0f} MB "
               f"(a worker's own peak resident set, shared libraries included: {big['worker_hwm_mb']:.0f} MB).",
+              f"- Where the time went at {big['photos']:,} photos: "
+              + ", ".join(f"{name.split('] ')[-1]} {sec:.1f} s" for name, sec in big["steps"].items()) + ".",
               "- End to end counts everything the command does (check, split, network, features, head, test, "
               "export); the forward pass alone is the network on ready-made batches of the same size, timed in "
               "the same process before and after (the ratio's target is ≥ 0.80: decoding hidden behind "

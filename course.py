@@ -20,6 +20,8 @@ Environment variables:
     COURSE_CONSTRAINTS=none     install without exact pins (the newest compatible versions)
     COURSE_WHEELHOUSE=KIT       install from a room kit only, never from the internet
                                 (same as --wheelhouse KIT: a folder, or its URL when served)
+    COURSE_TEST_WORKERS=1       ``test`` runs one test at a time (default: two pytest-xdist
+                                workers on two or more cores with 4 GB free)
 
 Pins: ``constraints/<platform>.txt`` for linux-x86_64, macos-arm64 and windows-x86_64, made for
 CPython 3.11 (3.11.5 or newer). On any other platform or Python the launcher says so and installs

@@ -15,6 +15,7 @@
 #                              a .venv made with another Python is rebuilt, after saying so
 #   COURSE_CONSTRAINTS=none    install without the exact pins of constraints/<platform>.txt
 #   COURSE_WHEELHOUSE=KIT      install from a room kit only (a folder, or its http:// address)
+#   COURSE_TEST_WORKERS=1      `test` runs one test at a time (default: two workers on 2+ cores)
 set -euo pipefail
 cd "$(dirname "$0")"
 exec "${PYTHON:-python3}" course.py "$@"

@@ -82,14 +82,16 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
 
     from .photos import usable_cores
 
-    x, y = train_x.detach().double().cpu().numpy(), train_y.detach().cpu().numpy().astype(np.int64)
+    x = np.array(train_x.detach().cpu().numpy(), dtype=np.float64, order="C")  # a copy: changed in place
+    y = train_y.detach().cpu().numpy().astype(np.int64)
     k = int(num_classes if num_classes is not None else y.max() + 1)
     missing = sorted(set(range(k)) - set(y.tolist()))
     if missing:
         raise ValueError(f"Classes {missing} have no training example; every class needs at least one.")
     centre = x.mean(0)
-    scale = float(np.sqrt(((x - centre) ** 2).mean())) or 1.0
-    x = np.ascontiguousarray((x - centre) / scale)
+    x -= centre                                   # in place: one copy of the features in memory
+    scale = float(np.sqrt(np.dot(x.ravel(), x.ravel()) / max(1, x.size))) or 1.0
+    x /= scale
     has_val = val is not None and len(val[1]) > 0
     vx = (val[0].detach().double().cpu().numpy() - centre) / scale if has_val else None
     vy = val[1].detach().cpu().numpy().astype(np.int64) if has_val else None

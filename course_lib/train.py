@@ -116,7 +116,7 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
         if best is None or key > best[0]:
             best = (key, C, _linear(clf, k, centre, scale), row)
     _, C, head, chosen = best
-    solutions = {C: (clf.coef_ / scale, clf.intercept_ - (clf.coef_ / scale) @ centre) for C, clf, _ in fits}
+    solutions = {C: _on_raw_features(clf, centre, scale) for C, clf, _ in fits}
     info = {"C": C, "val_accuracy": chosen.get("val_accuracy"), "val_loss": chosen.get("val_loss"),
             "converged": chosen["converged"], "iterations": chosen["iterations"], "scale": scale,
             "centre": centre, "grid": rows, "solutions": solutions}
@@ -190,14 +190,19 @@ def _probabilities(clf, x: np.ndarray, k: int) -> np.ndarray:
     return p
 
 
+def _on_raw_features(clf, centre: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's ``(coef_, intercept_)``, fitted on ``(x - centre) / scale``, as weights on ``x``."""
+    coef = clf.coef_ / scale
+    return coef, clf.intercept_ - coef @ centre
+
+
 def _linear(clf, k: int, centre: np.ndarray, scale: float) -> "nn.Linear":
     """The fitted model as an ``nn.Linear`` on raw features: ``w·(x - centre)/scale + b`` folded
     into one weight and bias (softmax of its output gives the model's probabilities)."""
     import torch
     from torch import nn
 
-    coef = clf.coef_ / scale
-    intercept = clf.intercept_ - coef @ centre
+    coef, intercept = _on_raw_features(clf, centre, scale)
     if coef.shape[0] == 1:            # two classes: sigmoid(z) = softmax([-z/2, z/2])
         coef, intercept = np.vstack([-coef / 2, coef / 2]), np.r_[-intercept / 2, intercept / 2]
     head = nn.Linear(len(centre), k)

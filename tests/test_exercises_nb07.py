@@ -9,7 +9,8 @@ import torch
 
 import course_lib.transferability as tr
 from course_lib.exercises import nb07
-from test_exercises_support import REPEATS, cells, leaks, predict_then_measure, recording  # noqa: F401,E501
+from test_exercises_support import (REPEATS, cells, leaks, predict_then_measure,  # noqa: F401
+                                    predict_then_record, recording, unanswered_runs_nothing)
 
 SCORES = {"a": 0.5, "b": 0.9, "c": 0.1}
 
@@ -114,13 +115,8 @@ def test_leep_names_the_slip_without_the_expected_value(monkeypatch):
 
 # --------------------------------------------------------------------------- fewer labels: predict, then measure
 def _judged(cells, reading, k_score, tau_few, tau_all=0.8):
-    exp = nb07.SCORE_LABELS
-    exp.reset()
-    cells.run()
-    assert exp.predict(reading, k_score=k_score).status == "noted"
-    cells.run()
-    exp.record({"tau_few": tau_few, "tau_all": tau_all}, k_score=k_score)
-    return exp.check()
+    return predict_then_record(cells, nb07.SCORE_LABELS, reading, {"tau_few": tau_few, "tau_all": tau_all},
+                               k_score=k_score)
 
 
 def test_score_labels_each_outcome_accepts_its_reading_and_ties_accept_both(cells):

@@ -8,7 +8,8 @@ import torch
 
 from course_lib.compare import Budget, paired_comparison
 from course_lib.exercises import nb08
-from test_exercises_support import REPEATS, cells, leaks, predict_then_measure, recording  # noqa: F401,E501
+from test_exercises_support import (REPEATS, cells, leaks, predict_then_measure,  # noqa: F401
+                                    predict_then_record, recording, unanswered_runs_nothing)
 
 GAP_RIGHT = [nb08.solution_transfer_gap, lambda a, b: (1 - a) - (1 - b), lambda a, b: b - a,
              lambda a, b: -(a - b), lambda a, b: round(b - a, 12)]
@@ -128,13 +129,8 @@ def test_k_nothing_runs_before_a_prediction(cells, monkeypatch):
 
     ran = []
     monkeypatch.setattr(compare, "run_paired", lambda *a, **kw: ran.append(1))
-    exp = nb08.K_VERDICT
-    exp.reset()
-    cells.run()
-    assert exp.predict(..., k=2).status == "unanswered"
-    cells.run()
-    fb = nb08.k_experiment({}, None, 2, PROBE_SEEDS, BUDGET)
-    assert fb.status == "unanswered" and "Not answered yet" in fb.message and not ran
+    unanswered_runs_nothing(cells, nb08.K_VERDICT, lambda: nb08.k_experiment({}, None, 2, PROBE_SEEDS, BUDGET),
+                            ran, k=2)
 
 
 def test_k_a_typed_in_measurement_cannot_be_passed_and_shown_k_are_refused():

@@ -11,7 +11,8 @@ import torch
 from course_lib import text
 from course_lib.compare import Budget, trials_by_seed
 from course_lib.exercises import nb09
-from test_exercises_support import REPEATS, cells, predict_then_measure  # noqa: F401
+from test_exercises_support import (REPEATS, cells, predict_then_measure,  # noqa: F401
+                                    predict_then_record, unanswered_runs_nothing)
 
 
 def _loop(hidden, mask):
@@ -101,13 +102,8 @@ SEEDS = range(10)
 
 
 def _judged(cells, reading, max_length, short, full):
-    exp = nb09.LENGTH
-    exp.reset()
-    cells.run()
-    assert exp.predict(reading, max_length=max_length).status == "noted"
-    cells.run()
-    exp.record({"short": short, "full": full}, max_length=max_length)
-    return exp.check()
+    return predict_then_record(cells, nb09.LENGTH, reading, {"short": short, "full": full},
+                               max_length=max_length)
 
 
 def test_length_each_outcome_accepts_its_reading_and_ties_accept_both(cells):
@@ -156,15 +152,11 @@ def minilm():
 def test_length_nothing_runs_before_a_prediction(cells, monkeypatch):
     ran = []
     monkeypatch.setattr(text, "embed_texts", lambda *a, **kw: ran.append(1))
-    exp = nb09.LENGTH
-    exp.reset()
+    unanswered_runs_nothing(cells, nb09.LENGTH,
+                            lambda: nb09.length_experiment(None, None, [], [], {}, 6, SEEDS, BUDGET),
+                            ran, max_length=6)
     cells.run()
-    assert exp.predict(..., max_length=6).status == "unanswered"
-    cells.run()
-    fb = nb09.length_experiment(None, None, [], [], {}, 6, SEEDS, BUDGET)
-    assert fb.status == "unanswered" and "Not answered yet" in fb.message and not ran
-    cells.run()
-    exp.predict("b", max_length=6)
+    nb09.LENGTH.predict("b", max_length=6)
     fb = nb09.length_experiment(None, None, [], [], {}, 6, SEEDS, BUDGET)    # the same cell
     assert fb.status == "incorrect" and "same cell" in fb.message and not ran
 

@@ -12,7 +12,8 @@ from PIL import Image
 from course_lib import interpret
 from course_lib.exercises import nb10
 from course_lib.photos import PhotoSet, Preprocess
-from test_exercises_support import REPEATS, cells, leaks, predict_then_measure, recording  # noqa: F401,E501
+from test_exercises_support import (REPEATS, cells, leaks, predict_then_measure,  # noqa: F401
+                                    predict_then_record, recording, unanswered_runs_nothing)
 
 
 def _messy(tmp_path):
@@ -133,14 +134,8 @@ def test_recall_refuses_library_metrics(shortcut):
 
 # --------------------------------------------------------------------------- blur: predict, then measure
 def _judged(cells, reading, sigma, mine, reference=0.82, reference_sigma=4.5):
-    settings = {"sigma": sigma, "reference_sigma": reference_sigma}
-    exp = nb10.BLUR
-    exp.reset()
-    cells.run()
-    assert exp.predict(reading, **settings).status == "noted"
-    cells.run()
-    exp.record({"mine": mine, "reference": reference}, **settings)
-    return exp.check()
+    return predict_then_record(cells, nb10.BLUR, reading, {"mine": mine, "reference": reference},
+                               sigma=sigma, reference_sigma=reference_sigma)
 
 
 def test_blur_each_outcome_accepts_its_reading_and_ties_accept_both(cells):

@@ -9,7 +9,8 @@ import pytest
 
 from course_lib import segmentation, tokens
 from course_lib.exercises import nb11
-from test_exercises_support import REPEATS, cells, leaks, predict_then_measure, recording  # noqa: F401,E501
+from test_exercises_support import (REPEATS, cells, leaks, predict_then_measure,  # noqa: F401
+                                    predict_then_record, recording, unanswered_runs_nothing)
 
 
 def _zip_previous(word_ids, word_labels):
@@ -136,13 +137,8 @@ def test_iou_refuses_library_ious(shortcut):
 
 # --------------------------------------------------------------------------- change the block: predict, then measure
 def _judged(cells, reading, block, mine, reference=0.86):
-    exp = nb11.BLOCK
-    exp.reset()
-    cells.run()
-    assert exp.predict(reading, my_block=block).status == "noted"
-    cells.run()
-    exp.record({"mine": mine, "reference": reference}, my_block=block)
-    return exp.check()
+    return predict_then_record(cells, nb11.BLOCK, reading, {"mine": mine, "reference": reference},
+                               my_block=block)
 
 
 def test_block_each_outcome_accepts_its_reading_and_ties_accept_both(cells):
@@ -175,15 +171,11 @@ def test_block_refusals_read_from_the_settings(cells):
 def test_block_nothing_runs_before_a_prediction(cells, monkeypatch):
     ran = []
     monkeypatch.setattr(segmentation, "lite0_feature_maps", lambda *a, **kw: ran.append(1))
-    exp = nb11.BLOCK
-    exp.reset()
+    unanswered_runs_nothing(cells, nb11.BLOCK,
+                            lambda: nb11.block_experiment(None, None, None, None, range(5), None, 4),
+                            ran, my_block=4)
     cells.run()
-    assert exp.predict(..., my_block=4).status == "unanswered"
-    cells.run()
-    fb = nb11.block_experiment(None, None, None, None, range(5), None, 4)
-    assert fb.status == "unanswered" and "Not answered yet" in fb.message and not ran
-    cells.run()
-    exp.predict("lower", my_block=4)
+    nb11.BLOCK.predict("lower", my_block=4)
     fb = nb11.block_experiment(None, None, None, None, range(5), None, 4)    # the same cell
     assert fb.status == "incorrect" and "same cell" in fb.message and not ran
     cells.run()

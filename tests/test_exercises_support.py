@@ -101,6 +101,24 @@ def predict_then_measure(cells: Cells, exp, prediction, measure, *args, **settin
     return measure(*args)
 
 
+def predict_then_record(cells: Cells, exp, prediction, measured: dict, **settings) -> Feedback:
+    """:func:`predict_then_measure` where the measurement is ``measured`` (numbers a notebook's
+    experiment would record): predict in one cell, record and check in the next."""
+    return predict_then_measure(cells, exp, prediction,
+                                lambda: (exp.record(measured, **settings), exp.check())[1], **settings)
+
+
+def unanswered_runs_nothing(cells: Cells, exp, measure, ran: list, **settings) -> None:
+    """The template's ``...`` prediction is "unanswered", and ``measure`` then answers
+    "Not answered yet" without running the costly step (whose calls ``ran`` collects)."""
+    exp.reset()
+    cells.run()
+    assert exp.predict(..., **settings).status == "unanswered"
+    cells.run()
+    fb = measure()
+    assert fb.status == "unanswered" and "Not answered yet" in fb.message and not ran
+
+
 @pytest.fixture
 def busy_cpu():
     """Keep every core busy (one busy-loop process per core) for the test's duration."""

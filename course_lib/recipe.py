@@ -136,9 +136,9 @@ def _malloc_trim():
 def release_freed_memory() -> None:
     """Give the memory freed so far back to the system, where the C library keeps it otherwise.
 
-    On Linux, glibc keeps freed blocks for reuse; streaming 2,400 photos into the feature cache,
-    the process grew by about 190 KB per photo without this and stayed flat with it, at the
-    same speed (measured 2026-12-06). Elsewhere (macOS, Windows) it does nothing.
+    On Linux, glibc keeps freed blocks for reuse: streaming photos into the feature cache, the
+    process grew with every photo without this, and stays flat with it at the same speed
+    (``benchmarks/own_photos.py`` measures the peak). Elsewhere (macOS, Windows) it does nothing.
 
     >>> release_freed_memory()
     """

@@ -46,7 +46,7 @@ import numpy as np
 HEAD_GRID = tuple(10.0 ** e for e in range(-3, 3))   # C: 0.001, 0.01, …, 100 (a decade apart)
 MAX_ITER = 5000
 TOL = 1e-6            # the solver stops when no gradient component exceeds this (scikit-learn: 1e-4)
-SOLVER = "newton-cg"  # Newton's method: a few steps per C (L-BFGS took hundreds, 4× the time)
+SOLVER = "newton-cg"  # Newton's method: a few steps per C, where L-BFGS took hundreds
 PACKAGES = ("torch", "torchvision", "numpy", "pillow", "scikit-learn", "safetensors",
             "efficientnet-lite-pytorch")
 STEPS = 6

@@ -12,18 +12,19 @@ course_lib.train`` runs):
 2. folders written offline for this run (photos at 1024×768 from the digit scans of
    scikit-learn pasted on photos bundled with scikit-image, and about 1 % at 12 megapixels) of
    1,000 and 4,000 photos: the peak memory (the process and its worker processes), photos per
-   second end to end against the forward pass alone at the same size (timed in the same
-   process, before and after), and a second run after adding 1 % new photos, against the
-   first run's time;
+   second (the whole command, and its features step) against the network alone on batches of
+   the same size (timed in fresh processes just before and after, with the threads the network
+   has while photos are decoded and with every core), and a second run after adding 1 % new
+   photos, against the first run's time;
 3. the decision report on the demo folder (``python -m course_lib.train FOLDER MODEL_DIR --compare``'s
    :func:`course_lib.decide.decision_report`, as notebook 10 calls it: 64 px, 3 paired splits, ≤ 20
    optimizer steps per rate): wall time, CPU time, peak memory and its verdicts
    (``--decision-only`` runs this part alone and prints it).
 
 Every folder is deleted afterwards. Prints a Markdown report with the machine's load average
-(timings on a busy machine are inflated; the ratios come from one process, so both sides share
-the load) and writes it to ``benchmarks/own_photos.md`` and into the README between the
-OWN-PHOTOS markers. A benchmark reports; it is never a timed test.
+(timings on a busy machine are inflated; the network alone is timed just before and just after
+each run, so the ratios compare measurements under the same load) and writes it to
+``benchmarks/own_photos.md`` and into the README between the OWN-PHOTOS markers. A benchmark reports; it is never a timed test.
 """
 from __future__ import annotations
 
@@ -138,6 +139,14 @@ def kb(pid, fields):
     except OSError:
         return 0
 
+def rss_kb(pid):
+    # resident set from /proc/<pid>/statm: cheap (smaps_rollup walks the page tables under the
+    # process's memory lock, and read every 0.1 s it slowed this process's network by a third)
+    try:
+        return int(open(f"/proc/{pid}/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    except OSError:
+        return 0
+
 def children(pid):
     out = []
     try:
@@ -155,7 +164,7 @@ def sample():
     while not peak.get("stop"):
         kids = children(me)
         peak["workers"] = max(peak["workers"], len(kids))
-        total = kb(me, ("Rss",)) + sum(kb(k, ("Private_Clean", "Private_Dirty")) for k in kids)
+        total = rss_kb(me) + sum(kb(k, ("Private_Clean", "Private_Dirty")) for k in kids)
         peak["tree_mb"] = max(peak["tree_mb"], total / 1024)
         time.sleep(0.1)
 if os.path.exists("/proc/self/smaps_rollup"):
@@ -163,42 +172,50 @@ if os.path.exists("/proc/self/smaps_rollup"):
 
 load_start = os.getloadavg()
 import torch
-from course_lib import models, recipe, train
-folder, model_dir, size, forward = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+from course_lib import cpu, models, photos, recipe, train
+cpu.reuse_large_blocks()   # as `python -m course_lib.train` does at start
+folder, model_dir, size, mode = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 
-def forward_rate(seconds=8.0):
+def forward_rate(threads, seconds=6.0):
+    # photos per second of the network alone on ready-made batches with `threads` CPU threads,
+    # and its CPU ms per photo
     net = models.remove_head(models.load_backbone("efficientnet_lite0").model).eval()
     x = torch.randn(recipe.batch_for(size), 3, size, size, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
+    with torch.no_grad(), cpu.cpu_threads(threads):
         net(x)
-        t0, n = time.perf_counter(), 0
+        t0, c0, n = time.perf_counter(), time.process_time(), 0
         while time.perf_counter() - t0 < seconds:
             net(x); n += len(x)
-    return n / (time.perf_counter() - t0)
+    return [n / (time.perf_counter() - t0), 1000 * (time.process_time() - c0) / n]
 
-before = forward_rate() if forward else None
+all_threads = torch.get_num_threads()
+# the network's threads while the command decodes photos beside it (recipe.network_threads)
+stream_threads = recipe.network_threads(photos.default_workers(photos.scan_folder(folder).count(), "cpu"),
+                                        "cpu") or all_threads
+if mode == "network":   # the network alone, in a process of its own: the command's peak memory stays its own
+    print(json.dumps({"rates": {t: forward_rate(t) for t in sorted({stream_threads, all_threads})},
+                      "stream_threads": stream_threads, "all_threads": all_threads}))
+    sys.exit(0)
 marks = [("start", time.perf_counter())]
 def say(line):
     if line.startswith("["):
         marks.append((line, time.perf_counter()))
 t0, c0 = time.perf_counter(), time.process_time()
 card = train.train_folder(folder, model_dir, image_size=size, progress=False, say=say)
-seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-after = forward_rate() if forward else None
+seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
 peak["stop"] = True
 steps = {marks[i][0].split(":")[0]: marks[i][1] - marks[i - 1][1] for i in range(1, len(marks))}
 features_line = next(line for line, _ in marks if line.startswith("[3/"))
 hwm = next(int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))
 print(json.dumps({
-    "photos": sum(sum(v.values()) for v in card["counts"].values()), "seconds": seconds, "cpu_main": cpu,
+    "photos": sum(sum(v.values()) for v in card["counts"].values()), "seconds": seconds, "cpu_main": cpu_seconds,
     "cpu_workers": resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
                    + resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime,
     "steps": steps, "features_line": features_line,
     "test": card["metrics"]["test"], "main_hwm_mb": hwm,
     "worker_hwm_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     "tree_mb": peak["tree_mb"], "workers": peak["workers"],
-    "forward_before": before, "forward_after": after,
-    "load_start": load_start, "load_end": os.getloadavg(), "threads": torch.get_num_threads()}))
+    "load_start": load_start, "load_end": os.getloadavg()}))
 """
 
 
@@ -210,9 +227,9 @@ load_start = os.getloadavg()
 t0, c0 = time.perf_counter(), time.process_time()
 d = decide.decision_report(splits.split_folder(folder), model_dir, image_size=64, seeds=range(3), steps=20,
                            say=lambda line: None)
-seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
 hwm = next(int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print(json.dumps({"seconds": seconds, "cpu": cpu, "hwm_mb": hwm, "recommendation": d.recommendation,
+print(json.dumps({"seconds": seconds, "cpu": cpu_seconds, "hwm_mb": hwm, "recommendation": d.recommendation,
                   "reason": d.reason, "verdicts": [str(c) for c in d.comparisons],
                   "means": {n: d.mean(n) for n in d.results}, "load_start": load_start,
                   "load_end": os.getloadavg()}))
@@ -246,16 +263,26 @@ def decision_lines(r: dict) -> list[str]:
 
 
 def run_child(folder: Path, model_dir: Path, outputs: Path, size: int, forward: bool) -> dict:
-    """``train_folder`` in a fresh process; its measurements, plus the process's own wall time."""
+    """``train_folder`` in a fresh process; its measurements, plus the process's own wall time.
+    With ``forward``, the network alone is timed in fresh processes just before and just after."""
     env = {**os.environ, "COURSE_OUTPUT_DIR": str(outputs),
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+
+    def child(mode: str) -> dict:
+        proc = subprocess.run([sys.executable, "-c", CHILD, str(folder), str(model_dir), str(size), mode],
+                              env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the benchmark run failed:\n{proc.stderr[-3000:]}")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    network = child("network") if forward else None
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(folder), str(model_dir), str(size),
-                           "1" if forward else "0"], env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"the benchmark run failed:\n{proc.stderr[-3000:]}")
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = child("run")
     out["process_seconds"] = time.perf_counter() - start
+    if network is not None:
+        after = child("network")
+        out.update(forward_before=network["rates"], forward_after=after["rates"],
+                   stream_threads=network["stream_threads"], all_threads=network["all_threads"])
     return out
 
 
@@ -271,6 +298,18 @@ def _peak(r: dict) -> float:
     return max(r["tree_mb"], r["main_hwm_mb"])
 
 
+def _network(r: dict, threads: int) -> tuple[float, float, float, float]:
+    """The network alone with ``threads`` threads: photos / s before, after, their mean, and CPU ms per photo."""
+    before, after = r["forward_before"][str(threads)], r["forward_after"][str(threads)]
+    return before[0], after[0], (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
+
+
+def _rates(r: dict) -> dict[str, float]:
+    """Photos per second of the whole command and of its features step."""
+    features = next(sec for name, sec in r["steps"].items() if name.startswith("[3/"))
+    return {"whole": r["photos"] / r["seconds"], "features": r["photos"] / features}
+
+
 def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: int, grow: float,
            decision: dict | None = None) -> str:
     import torch
@@ -282,7 +321,8 @@ def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: in
         f"{os.cpu_count()} CPU cores ({platform.machine()}), torch {torch.__version__}, each run in a fresh "
         "process with an empty feature cache. The load average (1 / 5 / 15 min) is given for every run: a load "
         "above the number of cores means other work shared the processors and its times are inflated; the "
-        "ratios below compare two measurements of one process, which shared the same load.",
+        "network alone is timed just before and just after each run, so the ratios compare measurements "
+        "under the same load.",
         "",
         f"**Notebook 10's demo folder: {demo['photos']} photos (4 of 12 megapixels), step by step**",
         "",
@@ -295,18 +335,28 @@ def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: in
               f"at the start, {_load(demo['load_end'])} at the end.", "",
               f"**Folders of {PHOTO[0]}×{PHOTO[1]} photos (about 1 % of 12 megapixels), written for this run**",
               "",
-              "| photos | seconds | photos / s end to end | forward pass alone, photos / s (before / after) | ratio | "
-              "peak memory (MB) | worker processes | load at start / end |",
-              "|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for n, r in scale.items():
-        forward = (r["forward_before"] + r["forward_after"]) / 2
-        lines.append(f"| {r['photos']:,} | {r['seconds']:.1f} | {r['photos'] / r['seconds']:.1f} | {forward:.1f} "
-                     f"({r['forward_before']:.1f} / {r['forward_after']:.1f}) | "
-                     f"{r['photos'] / r['seconds'] / forward:.2f} | {_peak(r):.0f} | {r['workers']} | "
+              "| photos | seconds | photos / s: whole command / files → features | network alone with the "
+              "threads it has while photos are decoded, photos / s (before / after) | ratio: whole command / "
+              "files → features | network alone on every core, photos / s (before / after) | ratio: whole "
+              "command / files → features | peak memory (MB) | worker processes | load at start / end |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in scale.values():
+        rates = _rates(r)
+        cells = []
+        for threads in (r["stream_threads"], r["all_threads"]):
+            before, after, mean, _ = _network(r, threads)
+            cells += [f"{mean:.1f} ({before:.1f} / {after:.1f}; {threads} thread{'s' * (threads > 1)})",
+                      f"{rates['whole'] / mean:.2f} / {rates['features'] / mean:.2f}"]
+        lines.append(f"| {r['photos']:,} | {r['seconds']:.1f} | {rates['whole']:.1f} / {rates['features']:.1f} | "
+                     + " | ".join(cells) + f" | {_peak(r):.0f} | {r['workers']} | "
                      f"{r['load_start'][0]:.1f} / {r['load_end'][0]:.1f} |")
     sizes = sorted(scale)
     small, big = scale[sizes[0]], scale[sizes[-1]]
     growth = _peak(big) / _peak(small)
+    decode_ms = 1000 * big["cpu_workers"] / big["photos"]
+    *_, network_ms = _network(big, big["all_threads"])
+    *_, stream_ms = _network(big, big["stream_threads"])
+    bound = network_ms / (network_ms + decode_ms)
     lines += ["",
               f"- Peak memory at {big['photos']:,} photos is {growth:.2f}× the peak at {small['photos']:,} "
               f"(target ≤ 1.15×) and {_peak(big):.0f} MB (target ≤ {MEMORY_LIMIT_MB:,} MB). The process's own "
@@ -315,11 +365,17 @@ def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: in
               f"(a worker's own peak resident set, shared libraries included: {big['worker_hwm_mb']:.0f} MB).",
               f"- Where the time went at {big['photos']:,} photos: "
               + ", ".join(f"{name.split('] ')[-1]} {sec:.1f} s" for name, sec in big["steps"].items()) + ".",
-              "- End to end counts everything the command does (check, split, network, features, head, test, "
-              "export); the forward pass alone is the network on ready-made batches of the same size, timed in "
-              "the same process before and after (the ratio's target is ≥ 0.80: decoding hidden behind "
-              "compute). CPU seconds of that process / of its workers at "
-              f"{big['photos']:,} photos: {big['cpu_main']:.0f} / {big['cpu_workers']:.0f}.",
+              "- The whole command counts everything it does (check, split, features, head, test, export); "
+              "files → features is its features step alone (hashing, reading, decoding, the network, the "
+              "cache). The network alone runs on ready-made batches of the same size, in fresh processes just "
+              "before and just after the command's (so the command's peak memory is its own), with the threads it has while a worker decodes photos (each "
+              "worker gets a core: `recipe.network_threads`) and with every core. The target, ≥ 0.80 of the "
+              "network alone (decoding hidden behind compute), is read on both.",
+              f"- What decoding costs: at {big['photos']:,} photos the worker(s) used {decode_ms:.1f} ms of CPU per "
+              f"photo; the network alone {network_ms:.1f} ms of CPU per photo on every core "
+              f"({big['all_threads']} threads), {stream_ms:.1f} ms with {big['stream_threads']}. On "
+              f"{os.cpu_count()} cores, a network using every core shares them with decoding: even a perfect "
+              f"overlap would reach {bound:.2f} of the network alone on every core.",
               "",
               f"**A second run after adding {grow:.0%} new photos**",
               "",
@@ -352,7 +408,14 @@ def main(argv=None) -> int:
                         help="folder for the photos (default: a new temporary folder, deleted afterwards)")
     parser.add_argument("--decision-only", action="store_true",
                         help="only time the decision report on the demo folder, print it, write nothing")
+    parser.add_argument("--report-from", type=Path, default=None,
+                        help="write the report from a run's kept measurements, running nothing")
     args = parser.parse_args(argv)
+
+    if args.report_from:
+        kept = json.loads(args.report_from.read_text())
+        scale, second = ({int(n): r for n, r in kept[part].items()} for part in ("scale", "second"))
+        return _write(report(kept["demo"], scale, second, args.size, args.grow, kept["decision"]), args)
 
     import build_demo_folder
 
@@ -390,7 +453,13 @@ def main(argv=None) -> int:
         print(f"decision report: {decision['seconds']:.1f} s", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = report(demo, scale, second, args.size, args.grow, decision)
+    raw = Path(tempfile.gettempdir()) / "own_photos_raw.json"
+    raw.write_text(json.dumps({"demo": demo, "scale": scale, "second": second, "decision": decision}))
+    print(f"measurements kept in {raw} (--report-from rewrites the report from them)", flush=True)
+    return _write(report(demo, scale, second, args.size, args.grow, decision), args)
+
+
+def _write(text: str, args: argparse.Namespace) -> int:
     print(text)
     args.output.write_text(text)
     print(f"written to {args.output}")

@@ -11,6 +11,7 @@ Modules, one job each (CONTRIBUTING.md says which notebooks use which):
 
 - ``checkpoints``: save and load weights safely (safetensors, ``weights_only=True``)
 - ``compare``: fair A-vs-B comparisons: paired seeds, equal budgets, 95 % interval, verdict
+- ``cpu``: the process's CPU threads and C allocator (speed and memory, never results)
 - ``data``: offline datasets, stratified and k-per-class splits, image folders, ``to_numpy``
 - ``decide``: a decision report on your own folder: frozen head, last block(s) or full fine-tuning, compared fairly
 - ``descent``: gradient descent by hand, checked against autograd and ``torch.optim``

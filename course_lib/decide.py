@@ -30,7 +30,6 @@ or, from Python, :func:`decision_report`. It runs the course's fair protocol
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import os
@@ -44,6 +43,7 @@ import torch
 from torch import nn
 
 from .compare import Budget, Comparison, RunResult, compare_results, convex_arm, holm, run_paired
+from .cpu import cpu_threads
 
 OPTIONS = ("frozen head", "last block", "full fine-tuning")   # cheapest first
 LR_GRID = (1e-3, 3e-3, 1e-2)
@@ -161,28 +161,6 @@ def gradient_arm(make: Callable[[], nn.Module], x: torch.Tensor, y: torch.Tensor
         return RunResult(score=round(score, 4), lr=tuned.lr,
                          extra={"lr": tuned.lr, "best_step": tuned.run.best_step, "val": tuned.val_score})
     return arm
-
-
-@contextlib.contextmanager
-def cpu_threads(n: int | None):
-    """Use ``n`` CPU threads (torch and BLAS) inside the block; ``None`` changes nothing.
-
-    >>> with cpu_threads(1):
-    ...     torch.get_num_threads()
-    1
-    """
-    if n is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(n):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def one_thread(arm: Callable[[int, Budget], Any]) -> Callable[[int, Budget], Any]:

@@ -132,4 +132,7 @@ def _classify(model: PhotoClassifier, files: list[Path], args) -> int:
 
 
 if __name__ == "__main__":
+    from .cpu import reuse_large_blocks
+
+    reuse_large_blocks()   # the command's own process: the forward pass reuses its buffers
     sys.exit(main())

@@ -22,8 +22,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import hashlib
 import json
 import os
@@ -39,6 +37,7 @@ import torch
 from torch import nn
 
 from .checkpoints import save_tensors_atomically
+from .cpu import cpu_threads, release_freed_memory
 from .devices import pick_device, to_device
 from .errors import BadImageError
 from .models import evaluating
@@ -123,28 +122,6 @@ def weights_fingerprint(model: nn.Module) -> str:
         digest.update(f"|{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()
-
-
-@functools.cache
-def _malloc_trim():
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):   # not Linux with glibc: nothing to do
-        return None
-
-
-def release_freed_memory() -> None:
-    """Give the memory freed so far back to the system, where the C library keeps it otherwise.
-
-    On Linux, glibc keeps freed blocks for reuse: streaming photos into the feature cache, the
-    process grew with every photo without this, and stays flat with it at the same speed
-    (``benchmarks/own_photos.py`` measures the peak). Elsewhere (macOS, Windows) it does nothing.
-
-    >>> release_freed_memory()
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 class FeatureCache:
@@ -351,6 +328,24 @@ class Features:
                 f"{self.from_cache} from the cache)")
 
 
+def network_threads(num_workers: int, device: str | torch.device = "cpu") -> int | None:
+    """CPU threads for the network while ``num_workers`` processes decode photos beside it.
+
+    On the CPU each worker gets a core of its own: the network takes the others (at least one).
+    Sharing every core instead measured no faster on two cores and used half again as much
+    CPU time, because a network thread that a worker interrupts holds up the others
+    (``benchmarks/own_photos.py``). ``None`` (no change) without workers or on a GPU.
+
+    >>> network_threads(0) is None, network_threads(1, "cuda") is None
+    (True, True)
+    """
+    from .photos import usable_cores
+
+    if num_workers <= 0 or torch.device(device).type != "cpu":
+        return None
+    return max(1, min(torch.get_num_threads(), usable_cores() - num_workers))
+
+
 def _extract(model: nn.Module, files: list[Path], preprocess, *, cache: FeatureCache | None,
              device, batch_size: int | None, num_workers: int | None, progress: bool | None,
              root: Path) -> tuple[list, dict[int, str], set[int]]:
@@ -367,11 +362,13 @@ def _extract(model: nn.Module, files: list[Path], preprocess, *, cache: FeatureC
         return rows, errors, set()
     device = pick_device(device)
     batch_size = batch_size or batch_for(preprocess.image_size)
+    if num_workers is None:
+        num_workers = photos.default_workers(len(todo), device)
     stream = photos.stream_photos([files[i] for i in todo], preprocess, batch_size=batch_size,
                                   num_workers=num_workers, device=device, progress=progress,
                                   desc="features", root=root)
     try:
-        with _on(model, device):
+        with _on(model, device), cpu_threads(network_threads(num_workers, device)):
             for batch in stream:
                 for j, error in zip(batch.indices, batch.errors):
                     if error:

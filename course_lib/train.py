@@ -33,7 +33,6 @@ decision report is :func:`course_lib.decide.decision_report`.
 from __future__ import annotations
 
 import argparse
-import copy
 import platform
 import sys
 import warnings
@@ -47,6 +46,7 @@ HEAD_GRID = tuple(10.0 ** e for e in range(-3, 3))   # C: 0.001, 0.01, …, 100 
 MAX_ITER = 5000
 TOL = 1e-6            # the solver stops when no gradient component exceeds this (scikit-learn: 1e-4)
 SOLVER = "newton-cg"  # Newton's method: a few steps per C, where L-BFGS took hundreds
+FAST_STEPS = 100      # Newton steps in single precision (twice as fast) before the double-precision check
 PACKAGES = ("torch", "torchvision", "numpy", "pillow", "scikit-learn", "safetensors",
             "efficientnet-lite-pytorch")
 STEPS = 6
@@ -69,7 +69,9 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
     and the grid suits any backbone; the returned ``nn.Linear`` takes the raw features.
 
     Speed: the grid is split into ``threads`` chains (default: two on two or more cores), each
-    fit starting from the previous solution of its chain. ``start`` (``info["solutions"]`` of
+    fit starting from the previous solution of its chain. Each ``C`` is solved in single
+    precision (half the memory traffic: twice as fast), then checked, and refined if needed, in
+    double precision from that solution: the convergence test is the same. ``start`` (``info["solutions"]`` of
     an earlier fit, say before a few photos were added) starts each ``C`` from that solution
     instead: the loss is convex, so the answer is the same, only reached in a few steps.
 
@@ -78,6 +80,7 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
 
     from .photos import usable_cores
@@ -98,13 +101,21 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
     grid = sorted(float(c) for c in grid) if has_val else [1.0]
     threads = max(1, min(len(grid), threads if threads is not None else min(2, usable_cores())))
     chains = [grid[i::threads] for i in range(threads)]
-    with threadpool_limits(1):   # small matrices: one BLAS thread per chain is fastest
+    single = x.astype(np.float32)
+    # set here, not in the threads (warning filters are global): convergence is reported in
+    # ``info``, and single precision may stall near the optimum, where float64 finishes
+    with threadpool_limits(1), warnings.catch_warnings():   # one BLAS thread per chain is fastest
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", message="Line Search failed", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*line search", category=RuntimeWarning)
         with ThreadPoolExecutor(threads) as pool:
-            fits = [fit for chain in pool.map(lambda cs: _fit_chain(x, y, cs, start, centre, scale), chains)
+            fits = [fit for chain in pool.map(lambda cs: _fit_chain(x, y, cs, start, centre, scale, single),
+                                              chains)
                     for fit in chain]
+    del single
     rows, best = [], None
-    for C, clf, converged in sorted(fits, key=lambda f: f[0]):
-        row = {"C": C, "converged": converged, "iterations": int(np.max(clf.n_iter_))}
+    for C, clf, converged, steps in sorted(fits, key=lambda f: f[0]):
+        row = {"C": C, "converged": converged, "iterations": steps}
         if has_val:
             p = np.clip(_probabilities(clf, vx, k), 1e-12, 1.0)
             row["val_accuracy"] = float((p.argmax(1) == vy).mean())
@@ -116,7 +127,7 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
         if best is None or key > best[0]:
             best = (key, C, _linear(clf, k, centre, scale), row)
     _, C, head, chosen = best
-    solutions = {C: _on_raw_features(clf, centre, scale) for C, clf, _ in fits}
+    solutions = {C: _on_raw_features(clf, centre, scale) for C, clf, _, _ in fits}
     info = {"C": C, "val_accuracy": chosen.get("val_accuracy"), "val_loss": chosen.get("val_loss"),
             "converged": chosen["converged"], "iterations": chosen["iterations"], "scale": scale,
             "centre": centre, "grid": rows, "solutions": solutions}
@@ -124,27 +135,42 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
 
 
 def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict | None,
-               centre: np.ndarray, scale: float) -> list[tuple[float, object, bool]]:
+               centre: np.ndarray, scale: float,
+               single: np.ndarray | None = None) -> list[tuple[float, object, bool, int]]:
     """Fit ``grid``'s strengths in turn, each from the previous solution or from ``start[C]``
-    (a solution on raw features, turned into one on the centred and scaled features)."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
+    (a solution on raw features, turned into one on the centred and scaled features).
 
-    clf = LogisticRegression(C=grid[0], solver=SOLVER, max_iter=MAX_ITER, tol=TOL, warm_start=True)
+    With ``single`` (``x`` in float32), each ``C`` is first solved on it (at most
+    ``FAST_STEPS`` Newton steps), then on ``x`` from that solution until the gradient test holds
+    in double precision. Returns ``(C, fitted float64 model, converged, Newton steps)`` per ``C``.
+    """
     classes = len(np.unique(y))
     shape = (1 if classes == 2 else classes, x.shape[1])   # scikit-learn's coef_ for these classes
-    out = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for C in grid:
-            coef, intercept = (start or {}).get(C, (None, None))
-            if coef is not None and np.shape(coef) == shape:   # another class count: start afresh
-                clf.coef_ = np.asarray(coef, dtype=x.dtype) * scale
-                clf.intercept_ = (np.asarray(intercept) + np.asarray(coef) @ centre).astype(x.dtype)
-            clf.set_params(C=C)
-            clf.fit(x, y)
-            out.append((C, copy.deepcopy(clf), bool(np.all(clf.n_iter_ < MAX_ITER))))
+    out, w, b = [], None, None
+    for C in grid:
+        coef, intercept = (start or {}).get(C, (None, None))
+        if coef is not None and np.shape(coef) == shape:   # another class count: start afresh
+            w = np.asarray(coef, dtype=np.float64) * scale
+            b = np.asarray(intercept, dtype=np.float64) + np.asarray(coef) @ centre
+        steps = 0
+        if single is not None:
+            fast = _newton(single, y, C, w, b, FAST_STEPS)
+            w, b, steps = fast.coef_, fast.intercept_, int(np.max(fast.n_iter_))
+        clf = _newton(x, y, C, w, b, MAX_ITER)
+        w, b = clf.coef_, clf.intercept_
+        out.append((C, clf, bool(np.all(clf.n_iter_ < MAX_ITER)), steps + int(np.max(clf.n_iter_))))
     return out
+
+
+def _newton(x: np.ndarray, y: np.ndarray, C: float, w: np.ndarray | None, b: np.ndarray | None,
+            max_iter: int):
+    """scikit-learn's Newton-CG logistic regression on ``x`` (in its dtype), from ``(w, b)`` if given."""
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=C, solver=SOLVER, max_iter=max_iter, tol=TOL, warm_start=True)
+    if w is not None:
+        clf.coef_, clf.intercept_ = w.astype(x.dtype), b.astype(x.dtype)
+    return clf.fit(x, y)
 
 
 def save_solutions(path: str | Path, solutions: dict) -> Path:
@@ -462,4 +488,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from .cpu import reuse_large_blocks
+
+    reuse_large_blocks()   # the command's own process: the forward pass reuses its buffers
     sys.exit(main())

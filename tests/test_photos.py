@@ -159,6 +159,30 @@ def test_one_preprocessing_keeps_the_tensor_behaviour_every_notebook_uses():
             assert torch.equal(p(image), _old_image_preprocess(p, image))
 
 
+def _old_pixels(array: np.ndarray) -> torch.Tensor:
+    """How a uint8 photo became floats before the one-pass conversion (NumPy, three copies)."""
+    array = (array.astype(np.float32) / 255.0).astype(np.float32)
+    return torch.from_numpy(array[..., :3].copy()).permute(2, 0, 1)
+
+
+def test_a_photos_pixels_become_the_same_floats_in_one_pass():
+    """The decoding workers' uint8 → float conversion is cheaper, never different."""
+    from skimage.data import chelsea
+
+    from course_lib.photos import _to_float_tensor
+
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, (384, 512, 4), dtype=np.uint8)
+    for array in (chelsea(), rgba[..., :3], rgba, np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, -1)):
+        new = _to_float_tensor(array)
+        assert new.stride() == _old_pixels(array).stride() and torch.equal(new, _old_pixels(array))
+        for size in (224, 64):
+            p = Preprocess.for_backbone("efficientnet_lite0", size)
+            assert torch.equal(p(array), _old_image_preprocess(p, _old_pixels(array)))
+    image = Image.fromarray(rgba[..., :3])
+    assert torch.equal(_to_float_tensor(image), _old_pixels(np.asarray(image)))
+
+
 def test_a_photo_goes_through_the_same_tensor_operations(tmp_path):
     """A file is decoded (EXIF, draft) to an RGB array, then preprocessed like any array."""
     exif = Image.Exif()

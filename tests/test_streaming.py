@@ -275,3 +275,47 @@ def test_in_memory_and_streamed_features_agree(tmp_path):
     kept = splits.load_split(split, pre, progress=False)["train"]
     x, y = recipe.photo_features(model, kept, device="cpu")
     assert torch.allclose(x, streamed.x, atol=1e-6) and torch.equal(y, streamed.y)
+
+
+def test_the_shell_commands_let_the_allocator_reuse_large_blocks(monkeypatch):
+    """glibc: the forward pass's large buffers are kept for reuse (set once, by each command)."""
+    import inspect
+
+    from course_lib import cpu, predict, train
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, parameter, value):
+            calls.append((parameter, value))
+            return 1
+
+        def malloc_trim(self, pad):
+            calls.append(("trim", pad))
+
+    monkeypatch.setattr(cpu, "_libc", lambda: Libc())
+    assert cpu.reuse_large_blocks() is True
+    assert calls == [(cpu.M_MMAP_THRESHOLD, 64 << 20), (cpu.M_TRIM_THRESHOLD, 256 << 20)]
+    cpu.quiet_decoding_worker()                                   # a worker keeps less
+    assert calls[2:] == [(cpu.M_TRIM_THRESHOLD, 32 << 20), ("trim", 0)]
+    monkeypatch.setattr(cpu, "_libc", lambda: None)               # macOS, Windows: nothing to set
+    assert cpu.reuse_large_blocks() is False
+    cpu.release_freed_memory()
+    cpu.quiet_decoding_worker()
+    for module in (train, predict):   # the commands' own processes, never a notebook's kernel
+        entry = inspect.getsource(module).split('if __name__ == "__main__":')[1]
+        assert entry.index("reuse_large_blocks()") < entry.index("main()")
+
+
+def test_each_decoding_worker_gets_a_core_the_network_the_rest(monkeypatch):
+    from course_lib import cpu
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(photos, "usable_cores", lambda: 2)
+    with cpu.cpu_threads(2):
+        assert recipe.network_threads(1) == 1 and recipe.network_threads(3) == 1   # at least one
+        assert recipe.network_threads(0) is None and recipe.network_threads(1, "cuda") is None
+    monkeypatch.setattr(photos, "usable_cores", lambda: 8)
+    with cpu.cpu_threads(4):
+        assert recipe.network_threads(2) == 4            # never more than torch was given
+    assert torch.get_num_threads() == before

@@ -67,6 +67,20 @@ def test_fit_head_picks_C_on_validation_and_matches_scikit_learn():
         assert np.allclose(ours, expected, atol=1e-3)
 
 
+def test_single_precision_first_then_the_double_precision_test_gives_the_same_head():
+    """Each C is solved in float32 (twice as fast), then checked and finished in float64."""
+    gen = torch.Generator().manual_seed(2)
+    y = (torch.arange(300) % 4).numpy()
+    x = (torch.randn(300, 40, generator=gen) + 2 * torch.nn.functional.one_hot(torch.from_numpy(y), 40)).double().numpy()
+    x = (x - x.mean(0)) / x.std()
+    grid = train.HEAD_GRID
+    fast = train._fit_chain(x, y, grid, None, np.zeros(40), 1.0, single=x.astype(np.float32))
+    plain = train._fit_chain(x, y, grid, None, np.zeros(40), 1.0)
+    for (C, a, a_ok, a_steps), (_, b, b_ok, _) in zip(fast, plain):
+        assert a_ok and b_ok and a.coef_.dtype == np.float64 and a_steps >= 1
+        assert np.allclose(a.predict_proba(x), b.predict_proba(x), atol=1e-4), C
+
+
 def test_fit_head_without_validation_and_with_a_missing_class():
     x, y = torch.randn(20, 3), torch.arange(20) % 2
     head, info = train.fit_head(x, y)

@@ -13,9 +13,9 @@ course_lib.train`` runs):
    scikit-learn pasted on photos bundled with scikit-image, and about 1 % at 12 megapixels) of
    1,000 and 4,000 photos: the peak memory (the process and its worker processes), photos per
    second (the whole command, and its features step) against the network alone on batches of
-   the same size (timed in fresh processes just before and after, with the threads the network
-   has while photos are decoded and with every core), and a second run after adding 1 % new
-   photos, against the first run's time;
+   the same size (timed in fresh processes just before and after, as the command runs it beside
+   its decoding workers, in lanes, and as one batch on every core), and a second run after adding
+   1 % new photos, against the first run's time;
 3. the decision report on the demo folder (``python -m course_lib.train FOLDER MODEL_DIR --compare``'s
    :func:`course_lib.decide.decision_report`, as notebook 10 calls it: 64 px, 3 paired splits, ≤ 20
    optimizer steps per rate): wall time, CPU time, peak memory and its verdicts
@@ -176,25 +176,32 @@ from course_lib import cpu, models, photos, recipe, train
 cpu.reuse_large_blocks()   # as `python -m course_lib.train` does at start
 folder, model_dir, size, mode = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 
-def forward_rate(threads, seconds=6.0):
-    # photos per second of the network alone on ready-made batches with `threads` CPU threads,
-    # and its CPU ms per photo
+def forward_rate(lanes, batch, threads, seconds=6.0):
+    # the network alone on ready-made batches of `batch` photos: `lanes` batches at once through
+    # cpu.in_lanes (one thread each, as the command runs it beside decoding workers), or with
+    # lanes=1 one batch at a time on `threads` threads; photos per second and CPU ms per photo
     net = models.remove_head(models.load_backbone("efficientnet_lite0").model).eval()
-    x = torch.randn(recipe.batch_for(size), 3, size, size, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad(), cpu.cpu_threads(threads):
-        net(x)
+    x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
+
+    def forward(x):
+        with torch.no_grad():
+            return net(x)
+
+    with cpu.cpu_threads(threads):
+        forward(x)
         t0, c0, n = time.perf_counter(), time.process_time(), 0
-        while time.perf_counter() - t0 < seconds:
-            net(x); n += len(x)
+        until = t0 + seconds
+        batches = (x for _ in iter(lambda: time.perf_counter() < until, False))
+        for _, out in cpu.in_lanes(forward, batches, lanes):
+            n += len(out)
     return [n / (time.perf_counter() - t0), 1000 * (time.process_time() - c0) / n]
 
 all_threads = torch.get_num_threads()
-# the network's threads while the command decodes photos beside it (recipe.network_threads)
-stream_threads = recipe.network_threads(photos.default_workers(photos.scan_folder(folder).count(), "cpu"),
-                                        "cpu") or all_threads
+# the network as the command runs it while workers decode photos (recipe.network_lanes, lane_batch)
+lanes = recipe.network_lanes(photos.default_workers(photos.scan_folder(folder).count(), "cpu"), "cpu")
+configs = {"lanes": (lanes, recipe.lane_batch(size, lanes), 1), "cores": (1, recipe.batch_for(size), all_threads)}
 if mode == "network":   # the network alone, in a process of its own: the command's peak memory stays its own
-    print(json.dumps({"rates": {t: forward_rate(t) for t in sorted({stream_threads, all_threads})},
-                      "stream_threads": stream_threads, "all_threads": all_threads}))
+    print(json.dumps({"rates": {k: forward_rate(*c) for k, c in configs.items()}, "configs": configs}))
     sys.exit(0)
 marks = [("start", time.perf_counter())]
 def say(line):
@@ -281,8 +288,7 @@ def run_child(folder: Path, model_dir: Path, outputs: Path, size: int, forward: 
     out["process_seconds"] = time.perf_counter() - start
     if network is not None:
         after = child("network")
-        out.update(forward_before=network["rates"], forward_after=after["rates"],
-                   stream_threads=network["stream_threads"], all_threads=network["all_threads"])
+        out.update(forward_before=network["rates"], forward_after=after["rates"], configs=network["configs"])
     return out
 
 
@@ -298,10 +304,18 @@ def _peak(r: dict) -> float:
     return max(r["tree_mb"], r["main_hwm_mb"])
 
 
-def _network(r: dict, threads: int) -> tuple[float, float, float, float]:
-    """The network alone with ``threads`` threads: photos / s before, after, their mean, and CPU ms per photo."""
-    before, after = r["forward_before"][str(threads)], r["forward_after"][str(threads)]
+def _network(r: dict, key: str) -> tuple[float, float, float, float]:
+    """The network alone as ``key`` runs it ("lanes": as the command, "cores": one batch on every
+    core): photos / s before, after, their mean, and CPU ms per photo."""
+    before, after = r["forward_before"][key], r["forward_after"][key]
     return before[0], after[0], (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
+
+
+def _how(r: dict, key: str) -> str:
+    lanes, batch, threads = r["configs"][key]
+    if lanes > 1:
+        return f"{lanes} batches of {batch} at once, one thread each"
+    return f"one batch of {batch}, {threads} thread{'s' * (threads > 1)}"
 
 
 def _rates(r: dict) -> dict[str, float]:
@@ -335,17 +349,17 @@ def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: in
               f"at the start, {_load(demo['load_end'])} at the end.", "",
               f"**Folders of {PHOTO[0]}×{PHOTO[1]} photos (about 1 % of 12 megapixels), written for this run**",
               "",
-              "| photos | seconds | photos / s: whole command / files → features | network alone with the "
-              "threads it has while photos are decoded, photos / s (before / after) | ratio: whole command / "
-              "files → features | network alone on every core, photos / s (before / after) | ratio: whole "
+              "| photos | seconds | photos / s: whole command / files → features | network alone as the "
+              "command runs it, photos / s (before / after) | ratio: whole command / files → features | "
+              "network alone, one batch on every core, photos / s (before / after) | ratio: whole "
               "command / files → features | peak memory (MB) | worker processes | load at start / end |",
               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in scale.values():
         rates = _rates(r)
         cells = []
-        for threads in (r["stream_threads"], r["all_threads"]):
-            before, after, mean, _ = _network(r, threads)
-            cells += [f"{mean:.1f} ({before:.1f} / {after:.1f}; {threads} thread{'s' * (threads > 1)})",
+        for key in ("lanes", "cores"):
+            before, after, mean, _ = _network(r, key)
+            cells += [f"{mean:.1f} ({before:.1f} / {after:.1f}; {_how(r, key)})",
                       f"{rates['whole'] / mean:.2f} / {rates['features'] / mean:.2f}"]
         lines.append(f"| {r['photos']:,} | {r['seconds']:.1f} | {rates['whole']:.1f} / {rates['features']:.1f} | "
                      + " | ".join(cells) + f" | {_peak(r):.0f} | {r['workers']} | "
@@ -354,9 +368,11 @@ def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: in
     small, big = scale[sizes[0]], scale[sizes[-1]]
     growth = _peak(big) / _peak(small)
     decode_ms = 1000 * big["cpu_workers"] / big["photos"]
-    *_, network_ms = _network(big, big["all_threads"])
-    *_, stream_ms = _network(big, big["stream_threads"])
-    bound = network_ms / (network_ms + decode_ms)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    *_, lanes_rate, lanes_ms = _network(big, "lanes")
+    *_, cores_rate, cores_ms = _network(big, "cores")
+    best = max(lanes_rate, cores_rate)
+    bound = cores * 1000 / (lanes_ms + decode_ms)   # every core busy with the network and decoding
     lines += ["",
               f"- Peak memory at {big['photos']:,} photos is {growth:.2f}× the peak at {small['photos']:,} "
               f"(target ≤ 1.15×) and {_peak(big):.0f} MB (target ≤ {MEMORY_LIMIT_MB:,} MB). The process's own "
@@ -367,15 +383,17 @@ def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: in
               + ", ".join(f"{name.split('] ')[-1]} {sec:.1f} s" for name, sec in big["steps"].items()) + ".",
               "- The whole command counts everything it does (check, split, features, head, test, export); "
               "files → features is its features step alone (hashing, reading, decoding, the network, the "
-              "cache). The network alone runs on ready-made batches of the same size, in fresh processes just "
-              "before and just after the command's (so the command's peak memory is its own), with the threads it has while a worker decodes photos (each "
-              "worker gets a core: `recipe.network_threads`) and with every core. The target, ≥ 0.80 of the "
-              "network alone (decoding hidden behind compute), is read on both.",
+              "cache). The network alone runs on ready-made batches, in fresh processes just before and just "
+              "after the command's (so the command's peak memory is its own), two ways: as the command runs "
+              f"it beside its decoding worker(s) ({_how(big, 'lanes')}: `recipe.network_lanes`, "
+              f"`recipe.lane_batch`), and one batch at a time with torch's threads on every core "
+              f"({_how(big, 'cores')}). The target, ≥ 0.80 of the network alone (decoding hidden behind "
+              "compute), is read on both; the faster of the two is the stricter.",
               f"- What decoding costs: at {big['photos']:,} photos the worker(s) used {decode_ms:.1f} ms of CPU per "
-              f"photo; the network alone {network_ms:.1f} ms of CPU per photo on every core "
-              f"({big['all_threads']} threads), {stream_ms:.1f} ms with {big['stream_threads']}. On "
-              f"{os.cpu_count()} cores, a network using every core shares them with decoding: even a perfect "
-              f"overlap would reach {bound:.2f} of the network alone on every core.",
+              f"photo; the network alone {lanes_ms:.1f} ms of CPU per photo as the command runs it, "
+              f"{cores_ms:.1f} ms as one batch on every core. Decoding needs the same {cores} cores as the "
+              f"network: with every core busy and nothing lost, the command could reach {bound:.1f} photos / s, "
+              f"{bound / best:.2f} of the faster way of running the network alone.",
               "",
               f"**A second run after adding {grow:.0%} new photos**",
               "",

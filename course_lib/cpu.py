@@ -1,9 +1,13 @@
 """The process's CPU and memory settings: threads for a block of work, and the C allocator.
 
 - :func:`cpu_threads`: torch's and the BLAS libraries' threads inside a ``with`` block, restored after.
+- :func:`in_lanes`: a function over a stream of items, several items at once, each on one thread
+  (the network over batches of photos while worker processes decode the next ones).
 - :func:`reuse_large_blocks`: on Linux (glibc), keep the large buffers a forward pass frees for
   reuse instead of asking the kernel for fresh pages at every batch; the shell commands call it
   once at start.
+- :func:`share_freed_memory`: threads started later share the process's memory pools (glibc),
+  so that each does not keep freed memory of its own.
 - :func:`release_freed_memory`: give freed memory back to the system (a stream of photos calls
   it whenever it writes features to disk, so memory stays flat).
 - :func:`quiet_decoding_worker`: a photo-decoding worker process keeps little freed memory.
@@ -17,13 +21,19 @@ never results. ``benchmarks/own_photos.py`` measures them.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import functools
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import torch
 
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3   # mallopt's parameters (malloc.h)
+T = TypeVar("T")
+R = TypeVar("R")
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8   # mallopt's parameters (malloc.h)
 REUSE_BLOCKS_UP_TO = 64 << 20                  # bytes: a forward pass's largest buffers at recipe.batch_for()
 KEEP_FREED_UP_TO = 256 << 20                   # bytes: freed memory kept for reuse before it is returned
 WORKER_KEEPS_UP_TO = 32 << 20                  # bytes: the same for a decoding worker (a few batches)
@@ -49,6 +59,45 @@ def cpu_threads(n: int | None):
             yield
     finally:
         torch.set_num_threads(before)
+
+
+def in_lanes(fn: Callable[[T], R], items: Iterable[T], lanes: int) -> Iterator[tuple[T, R]]:
+    """``(item, fn(item))`` for each item, in order, with up to ``lanes`` items computed at once.
+
+    Each lane is a thread of its own whose torch operations run on one CPU thread: several
+    batches go through the network side by side (inter-operation parallelism) instead of every
+    core working on one batch. When the system interrupts a lane (a worker process decoding
+    photos needs the core for a moment), the other lanes go on; a multi-threaded operation
+    would wait for its slowest thread (``benchmarks/own_photos.py`` measures both ways). The
+    values are those of ``fn`` on one thread: lanes only change which thread computes which item.
+
+    ``lanes <= 1`` calls ``fn`` here, item after item, with the threads torch already has.
+    Gradient mode is per thread, so ``fn`` turns gradients off itself. At most
+    ``lanes + 1`` items are taken from ``items`` ahead of the one returned; an error in ``fn``
+    is raised here, at its item.
+
+    >>> [(x, y) for x, y in in_lanes(lambda v: v * v, range(4), lanes=2)]
+    [(0, 0), (1, 1), (2, 4), (3, 9)]
+    """
+    if lanes <= 1:
+        for item in items:
+            yield item, fn(item)
+        return
+    share_freed_memory()
+    pending: collections.deque = collections.deque()
+    with cpu_threads(1):   # read by each lane's thread when it starts
+        pool = ThreadPoolExecutor(lanes, thread_name_prefix="course-lane")
+        try:
+            for item in items:
+                pending.append((item, pool.submit(fn, item)))
+                while len(pending) > lanes:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)   # an interrupted stream: lanes finish their item
 
 
 @functools.cache
@@ -79,8 +128,26 @@ def reuse_large_blocks() -> bool:
     libc = _libc()
     if libc is None:
         return False
+    share_freed_memory()   # before any thread: each would keep up to 256 MB of its own
     return bool(libc.mallopt(M_MMAP_THRESHOLD, REUSE_BLOCKS_UP_TO)) and bool(
         libc.mallopt(M_TRIM_THRESHOLD, KEEP_FREED_UP_TO))
+
+
+def share_freed_memory() -> None:
+    """Let new threads allocate from the memory pool the process already has (glibc arenas).
+
+    glibc gives each new thread a pool of its own (up to 8 per core), and each keeps the
+    memory freed in it: the lanes of :func:`in_lanes` would each hold a forward pass's freed
+    buffers beside the process's, and its peak memory would grow with the number of lanes.
+    With this, threads started later reuse the existing pools. It applies to threads started
+    after the call (while the process has few pools, as a notebook's kernel has); results never
+    change.
+
+    >>> share_freed_memory()
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(M_ARENA_MAX, 1)
 
 
 def release_freed_memory() -> None:

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from .checkpoints import save_tensors_atomically
-from .cpu import cpu_threads, release_freed_memory
+from .cpu import in_lanes, release_freed_memory
 from .devices import pick_device, to_device
 from .errors import BadImageError
 from .models import evaluating
@@ -328,22 +328,38 @@ class Features:
                 f"{self.from_cache} from the cache)")
 
 
-def network_threads(num_workers: int, device: str | torch.device = "cpu") -> int | None:
-    """CPU threads for the network while ``num_workers`` processes decode photos beside it.
+MAX_LANES = 8   # batches through the network at once on the CPU (each holds its activations)
 
-    On the CPU each worker gets a core of its own: the network takes the others (at least one).
-    Sharing every core instead measured no faster on two cores and used half again as much
-    CPU time, because a network thread that a worker interrupts holds up the others
-    (``benchmarks/own_photos.py``). ``None`` (no change) without workers or on a GPU.
 
-    >>> network_threads(0) is None, network_threads(1, "cuda") is None
-    (True, True)
+def network_lanes(num_workers: int, device: str | torch.device = "cpu") -> int:
+    """How many batches go through the network at once while ``num_workers`` processes decode photos.
+
+    On the CPU with decoding workers: one lane per core torch may use (at most ``MAX_LANES``),
+    each on one thread (:func:`course_lib.cpu.in_lanes`), sharing the cores with the workers.
+    One batch on every core instead stalls whenever a worker takes a core for a moment
+    (``benchmarks/own_photos.py`` times both). ``1`` (one batch at a time, with torch's
+    threads) without workers or on a GPU.
+
+    >>> network_lanes(0), network_lanes(1, "cuda")
+    (1, 1)
     """
     from .photos import usable_cores
 
     if num_workers <= 0 or torch.device(device).type != "cpu":
-        return None
-    return max(1, min(torch.get_num_threads(), usable_cores() - num_workers))
+        return 1
+    return max(1, min(torch.get_num_threads(), usable_cores(), MAX_LANES))
+
+
+def lane_batch(image_size: int, lanes: int) -> int:
+    """Photos per batch in each of ``lanes`` lanes: :func:`batch_for` shared between them.
+
+    The lanes together hold the pixels of one batch, so memory does not grow with the lanes
+    (and a photo's features do not depend on the batch it is in).
+
+    >>> lane_batch(224, 1), lane_batch(224, 2), lane_batch(224, 64)
+    (8, 4, 1)
+    """
+    return max(1, batch_for(image_size) // max(1, lanes))
 
 
 def _extract(model: nn.Module, files: list[Path], preprocess, *, cache: FeatureCache | None,
@@ -361,22 +377,29 @@ def _extract(model: nn.Module, files: list[Path], preprocess, *, cache: FeatureC
     if not todo:
         return rows, errors, set()
     device = pick_device(device)
-    batch_size = batch_size or batch_for(preprocess.image_size)
     if num_workers is None:
         num_workers = photos.default_workers(len(todo), device)
+    lanes = network_lanes(num_workers, device)
+    batch_size = batch_size or lane_batch(preprocess.image_size, lanes)
     stream = photos.stream_photos([files[i] for i in todo], preprocess, batch_size=batch_size,
                                   num_workers=num_workers, device=device, progress=progress,
                                   desc="features", root=root)
+
+    def forward(batch):   # in a lane's thread: gradient mode is per thread
+        if batch.images is None:
+            return None
+        with torch.no_grad():
+            return model(preprocess.normalise(to_device(batch.images, device))).flatten(1).float().cpu()
+
+    results = in_lanes(forward, stream, lanes)
     try:
-        with _on(model, device), cpu_threads(network_threads(num_workers, device)):
-            for batch in stream:
+        with _on(model, device):
+            for batch, out in results:
                 for j, error in zip(batch.indices, batch.errors):
                     if error:
                         errors[todo[j]] = error
-                if batch.images is None:
+                if out is None:
                     continue
-                x = preprocess.normalise(to_device(batch.images, device))
-                out = model(x).flatten(1).float().cpu()
                 ok = batch.ok
                 for k, j in enumerate(ok):
                     rows[todo[j]] = out[k]
@@ -384,6 +407,7 @@ def _extract(model: nn.Module, files: list[Path], preprocess, *, cache: FeatureC
                     position = {j: n for n, j in enumerate(batch.indices)}
                     cache.add([batch.digests[position[j]] for j in ok], out)
     finally:
+        results.close()
         stream.close()
         if cache is not None:
             cache.flush()  # an interrupted run keeps every feature computed so far
@@ -400,7 +424,8 @@ def split_features(model: nn.Module, split, preprocess, *, cache: bool | Feature
 
     The photos are streamed (:func:`course_lib.photos.stream_photos`: batches, decoding in
     worker processes, a progress bar for many photos); memory holds the features, never the
-    images. With ``cache=True`` (or a :class:`FeatureCache`) features are kept on disk:
+    images. Beside decoding workers on the CPU, the network takes a batch per core
+    (:func:`network_lanes`, each of :func:`lane_batch` photos unless ``batch_size`` is given). With ``cache=True`` (or a :class:`FeatureCache`) features are kept on disk:
     photos seen before with the same network and preprocessing are not read again.
     Unreadable photos never stop the pass: with ``on_bad="error"`` they are all named in one
     :class:`~course_lib.errors.BadImageError` at the end (the other features are cached, so

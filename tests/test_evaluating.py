@@ -85,6 +85,8 @@ EXEMPT = {
     "evaluation.eval_frozen_modules": "puts frozen parts in eval mode during training, on purpose",
     "evaluation.set_batchnorm_eval": "puts BatchNorm in eval mode during training, on purpose",
     "export.load_classifier": "returns a model for prediction, left in eval mode",
+    "export.PhotoClassifier.classify_files": "runs inside evaluating, over photo files with a "
+                                             "3-channel network: test_export_predict checks the modes",
     "finetune.article_loop": "trains, and leaves train mode as the article's loop does",
     "finetune.accuracy_as_left": "measures a model in train mode on purpose (the article's omission)",
     "finetune.reestimated_batchnorm": "returns a copy with re-estimated statistics, in eval mode",

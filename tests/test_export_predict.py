@@ -70,6 +70,22 @@ def test_export_load_predict_round_trip(tmp_path, extractor):
     assert "PhotoClassifier(efficientnet_lite0" in repr(clf)
 
 
+def test_predicting_in_lanes_gives_what_one_thread_gives(tmp_path, extractor, monkeypatch):
+    from course_lib import cpu
+
+    folder, _, _ = _trained(tmp_path, extractor)
+    clf = load_classifier(folder, device="cpu")
+    files = sorted(_photos(tmp_path).iterdir()) * 5 + [tmp_path / "missing.jpg"]
+    with cpu.cpu_threads(1):
+        one = list(clf.classify_files(files, batch_size=2, num_workers=0))
+    clf.features.train()                                  # a lane never sees train mode
+    monkeypatch.setattr(recipe, "network_lanes", lambda workers, device="cpu": 3)
+    lanes = list(clf.classify_files(files, batch_size=2, num_workers=1))
+    assert [(f, e) for f, _, e in lanes] == [(f, e) for f, _, e in one] and "no such file" in one[-1][2]
+    assert all(torch.equal(a, b) for (_, a, _), (_, b, _) in zip(one[:-1], lanes[:-1]))
+    assert clf.features.training
+
+
 def test_loading_never_unpickles(tmp_path, extractor, monkeypatch):
     folder, _, _ = _trained(tmp_path, extractor)
 

@@ -295,27 +295,95 @@ def test_the_shell_commands_let_the_allocator_reuse_large_blocks(monkeypatch):
 
     monkeypatch.setattr(cpu, "_libc", lambda: Libc())
     assert cpu.reuse_large_blocks() is True
-    assert calls == [(cpu.M_MMAP_THRESHOLD, 64 << 20), (cpu.M_TRIM_THRESHOLD, 256 << 20)]
+    assert calls == [(cpu.M_ARENA_MAX, 1),                        # threads share the pools
+                     (cpu.M_MMAP_THRESHOLD, 64 << 20), (cpu.M_TRIM_THRESHOLD, 256 << 20)]
     cpu.quiet_decoding_worker()                                   # a worker keeps less
-    assert calls[2:] == [(cpu.M_TRIM_THRESHOLD, 32 << 20), ("trim", 0)]
+    assert calls[3:] == [(cpu.M_TRIM_THRESHOLD, 32 << 20), ("trim", 0)]
+    calls.clear()                                                 # lanes (threads) share them too
+    assert list(cpu.in_lanes(abs, [-1, 2], lanes=2)) == [(-1, 1), (2, 2)]
+    assert calls == [(cpu.M_ARENA_MAX, 1)]
     monkeypatch.setattr(cpu, "_libc", lambda: None)               # macOS, Windows: nothing to set
     assert cpu.reuse_large_blocks() is False
     cpu.release_freed_memory()
     cpu.quiet_decoding_worker()
+    cpu.share_freed_memory()
     for module in (train, predict):   # the commands' own processes, never a notebook's kernel
         entry = inspect.getsource(module).split('if __name__ == "__main__":')[1]
         assert entry.index("reuse_large_blocks()") < entry.index("main()")
 
 
-def test_each_decoding_worker_gets_a_core_the_network_the_rest(monkeypatch):
+def test_lanes_keep_the_order_run_one_thread_each_and_raise_at_the_failing_item():
+    import threading
+
     from course_lib import cpu
 
     before = torch.get_num_threads()
+    seen = []
+
+    def square(v):
+        seen.append((threading.current_thread().name, torch.get_num_threads()))
+        return v * v
+
+    assert list(cpu.in_lanes(square, range(9), lanes=3)) == [(v, v * v) for v in range(9)]
+    assert all(name.startswith("course-lane") and threads == 1 for name, threads in seen)
+    assert torch.get_num_threads() == before
+
+    seen.clear()   # one lane: this thread, torch's threads unchanged
+    assert list(cpu.in_lanes(square, range(3), lanes=1)) == [(0, 0), (1, 1), (2, 4)]
+    assert seen == [(threading.current_thread().name, before)] * 3
+
+    def fails_at_five(v):
+        if v == 5:
+            raise ValueError("item 5")
+        return v
+
+    got = []
+    with pytest.raises(ValueError, match="item 5"):
+        for v, _ in cpu.in_lanes(fails_at_five, range(9), lanes=2):
+            got.append(v)
+    assert got == [0, 1, 2, 3, 4] and torch.get_num_threads() == before
+
+    taken = []   # a consumer that stops early: at most lanes + 1 items were read ahead
+    lanes = cpu.in_lanes(lambda v: v, (taken.append(v) or v for v in range(100)), lanes=2)
+    assert next(lanes) == (0, 0)
+    lanes.close()
+    assert len(taken) <= 4 and torch.get_num_threads() == before
+
+
+def test_the_network_runs_in_lanes_beside_decoding_workers(monkeypatch):
+    from course_lib import cpu
+
     monkeypatch.setattr(photos, "usable_cores", lambda: 2)
     with cpu.cpu_threads(2):
-        assert recipe.network_threads(1) == 1 and recipe.network_threads(3) == 1   # at least one
-        assert recipe.network_threads(0) is None and recipe.network_threads(1, "cuda") is None
-    monkeypatch.setattr(photos, "usable_cores", lambda: 8)
-    with cpu.cpu_threads(4):
-        assert recipe.network_threads(2) == 4            # never more than torch was given
-    assert torch.get_num_threads() == before
+        assert recipe.network_lanes(1) == 2 and recipe.network_lanes(3) == 2
+        assert recipe.network_lanes(0) == 1 and recipe.network_lanes(1, "cuda") == 1
+    with cpu.cpu_threads(1):
+        assert recipe.network_lanes(1) == 1            # never more than torch was given
+    monkeypatch.setattr(photos, "usable_cores", lambda: 64)
+    with cpu.cpu_threads(64):
+        assert recipe.network_lanes(4) == recipe.MAX_LANES
+
+
+def test_features_computed_in_lanes_are_those_of_one_thread(tmp_path, monkeypatch):
+    from course_lib import cpu
+
+    root = _write(tmp_path / "p", 9)
+    pre, model = Preprocess(SIZE), _model()
+    with cpu.cpu_threads(1):
+        one = recipe.folder_features(model, root, _entries(root), ["a", "b"], pre, cache=False,
+                                     batch_size=2, num_workers=0)
+    monkeypatch.setattr(recipe, "network_lanes", lambda workers, device="cpu": 3)
+    lanes = recipe.folder_features(model, root, _entries(root), ["a", "b"], pre, cache=False,
+                                   batch_size=2, num_workers=1)
+    assert torch.equal(one.x, lanes.x) and torch.equal(one.y, lanes.y) and one.paths == lanes.paths
+
+    cache = recipe.FeatureCache.for_model(model, pre, flush_every=2)   # interrupted in a lane
+    with pytest.raises(KeyboardInterrupt):
+        recipe.folder_features(Exploding(model, after=4), root, _entries(root), ["a", "b"], pre,
+                               cache=cache, batch_size=2, num_workers=1)
+    kept = len(recipe.FeatureCache.for_model(model, pre))
+    assert 0 < kept <= 8 and kept % 2 == 0                     # whole batches, before the failing one
+    resumed = recipe.folder_features(model, root, _entries(root), ["a", "b"], pre, batch_size=2,
+                                     num_workers=1)
+    assert (resumed.computed, resumed.from_cache) == (18 - kept, kept)
+    assert torch.allclose(resumed.x, one.x, atol=1e-6)

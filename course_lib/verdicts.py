@@ -262,7 +262,11 @@ def record(notebook: str, key: str, result: Any, *, en: str, zh: str | None = No
         bench = robustness_at(notebook, key)
         if bench is not None and bench.get("at_4x"):
             changes = bench["at_4x"] != bench["at_1x"]
-            if not quiet:
+            if not quiet and bench["at_1x"] != rec.verdict:   # another machine, or changed code
+                print(f"   ↳ the bench of {bench.get('date', '?')} found “{bench['at_1x']}” at this budget and "
+                      f"“{bench['at_4x']}” at 4×: this run's verdict differs, so its 4× check does not "
+                      "apply (benchmarks/robustness.py re-runs it)")
+            elif not quiet:
                 note = ("the same verdict" if not changes else
                         f"“{bench['at_4x']}”: this verdict depends on the budget")
                 print(f"   ↳ at 4× the budget (bench of {bench.get('date', '?')}): {note}")

@@ -39,6 +39,21 @@ def test_a_declaration_that_the_bench_contradicts_fails(tmp_path, monkeypatch):
     assert rec.budget_dependent
 
 
+def test_a_verdict_other_than_the_benchs_is_never_told_the_same_at_4x(tmp_path, monkeypatch, capsys):
+    """Another CPU rounds differently: its verdict may differ from the bench's, whose 4× check then does not apply."""
+    bench = tmp_path / "robustness.json"
+    bench.write_text(json.dumps({"date": "d", "verdicts": {"t5/cmp": {
+        "at_1x": "no detectable difference with n = 4", "at_4x": "no detectable difference with n = 4"}}}),
+        encoding="utf-8")
+    monkeypatch.setattr(verdicts, "ROBUSTNESS_FILE", bench)
+    monkeypatch.setattr(verdicts.robustness_at, "__defaults__", (bench,))
+    verdicts.record("t5", "cmp", TIE, en="x")
+    assert "at 4× the budget (bench of d): the same verdict" in capsys.readouterr().out
+    verdicts.record("t5", "cmp", BETTER, en="x")                  # the bench's verdict was another
+    out = capsys.readouterr().out
+    assert "the same verdict" not in out and "this run's verdict differs" in out
+
+
 def test_chinese_lines_render_from_the_numbers_and_bad_templates_fail_early():
     rec = verdicts.record("t3", "cmp", TIE, en="x", names_zh=("预训练", "从零训练"),
                           zh="预训练 − 从零训练 = {diff:+.3f}：{verdict}", quiet=True)

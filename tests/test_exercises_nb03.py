@@ -42,7 +42,8 @@ def test_gd_step_names_the_mistake_without_the_answer(monkeypatch):
         for words, wrong in mistakes.items():
             fb = nb03.check_gd_step(wrong)
             assert not fb and words in str(fb), (words, str(fb))
-            assert not leaks(fb, *[t - lr * g for t, g, lr in drawn[-1]]), str(fb)
+            assert not leaks(fb, *[t - lr * g for t, g, lr in drawn[-1]],
+                             given=[lr for _, _, lr in drawn[-1]]), str(fb)
 
 
 # --------------------------------------------------------------------------- momentum

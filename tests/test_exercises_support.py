@@ -49,12 +49,15 @@ def _forms(x: float) -> set[str]:
     return {f for f in forms if len(f.strip("+-")) >= 3 or (float(x).is_integer() and abs(x) >= 10)}
 
 
-def leaks(feedback: Feedback, *values) -> list[str]:
+def leaks(feedback: Feedback, *values, given=()) -> list[str]:
     """Printed forms of ``values`` (numbers, tensors, lists) found in the feedback's text,
-    plus any sentence that announces an expected number."""
+    plus any sentence that announces an expected number. ``given``: numbers the exercise hands
+    the learner (a learning rate, say); an answer that rounds to the same printed form as one of
+    them (0.0097 and η = 0.01) is not a leak when the feedback names the given number."""
     text = " ".join([feedback.message, *feedback.hints])
+    shown = {f for g in given for x in _numbers(g) for f in _forms(x)}
     found = [f for v in values for x in _numbers(v) for f in _forms(x)
-             if re.search(rf"(?<![\d.]){re.escape(f)}(?![\d])", text)]
+             if f not in shown and re.search(rf"(?<![\d.]){re.escape(f)}(?![\d])", text)]
     found += GIVEAWAY.findall(text)
     return found
 
@@ -148,3 +151,10 @@ def test_busy_cpu_really_is_busy(busy_cpu):
     while time.perf_counter() - start < 0.3:
         pass
     assert time.process_time() - cpu > 0.0
+
+
+def test_an_answer_that_prints_like_a_given_number_is_not_a_leak():
+    fb = Feedback(False, "On a random θ with η = 0.01 your step lands somewhere else.", [])
+    assert leaks(fb, 0.0097) == ["0.01"]                     # alone, it looks like the answer
+    assert leaks(fb, 0.0097, given=[0.01]) == []              # but the feedback named η
+    assert leaks(Feedback(False, "Not yet: 0.347 is not it.", []), 0.347, given=[0.01]) == ["0.347"]

@@ -230,22 +230,15 @@ class PhotoClassifier:
         """``(file, probabilities, "")`` for each file in order, or ``(file, None, reason)`` for a
         file that cannot be read; streamed in batches (decoding in worker processes for many
         files, a progress bar for ≥ 100)."""
-        from .cpu import in_lanes
-        from .photos import default_workers, stream_photos
-        from .recipe import lane_batch, network_lanes
+        from .recipe import through_network
 
         files = [Path(f) for f in files]
-        if num_workers is None:
-            num_workers = default_workers(len(files), self.device)
-        lanes = network_lanes(num_workers, self.device)
-        stream = stream_photos(files, self.preprocess, num_workers=num_workers, device=self.device,
-                               batch_size=batch_size or lane_batch(self.preprocess.image_size, lanes),
-                               progress=progress, desc="predicting")
 
         def scores(batch):   # in a lane's thread; eval mode is set once, below, for every lane
             return self._scores(self.preprocess.normalise(batch.images)) if batch.images is not None else None
 
-        results = in_lanes(scores, stream, lanes)
+        results = through_network(scores, files, self.preprocess, device=self.device, batch_size=batch_size,
+                                  num_workers=num_workers, progress=progress, desc="predicting")
         try:
             with evaluating(self.features), evaluating(self.head):
                 for batch, probs in results:
@@ -254,7 +247,6 @@ class PhotoClassifier:
                         yield files[i], (probs[row[i]] if not error else None), error
         finally:
             results.close()
-            stream.close()
 
     def __repr__(self) -> str:
         return (f"PhotoClassifier({self.backbone_name}, classes={self.classes}, "

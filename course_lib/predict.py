@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="show the K most probable classes of each photo (default 1)")
     parser.add_argument("--csv", type=Path, default=None, metavar="FILE",
                         help="also write the predictions to this CSV file (written when all are done)")
-    parser.add_argument("--batch-size", type=int, default=None, help="photos per batch (default: by image size, shared between the CPU cores)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="photos per batch (default: by image size, shared between the CPU cores)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes decoding photos (default: by the number of photos and cores; 0: none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -362,6 +362,30 @@ def lane_batch(image_size: int, lanes: int) -> int:
     return max(1, batch_for(image_size) // max(1, lanes))
 
 
+def through_network(fn, files: Sequence[Path], preprocess, *, device, batch_size: int | None = None,
+                    num_workers: int | None = None, progress: bool | None = None, desc: str = "features",
+                    root: Path | None = None):
+    """``(batch, fn(batch))`` for the photo batches of ``files``, in order: decoding in worker
+    processes (:func:`course_lib.photos.stream_photos`), ``fn`` (the network) in lanes beside
+    them (:func:`network_lanes`, :func:`lane_batch`). ``fn`` runs in a lane's thread: it turns
+    gradients off itself. Stopping early (an error, an interrupt) stops the workers and lanes.
+    """
+    from . import photos
+
+    if num_workers is None:
+        num_workers = photos.default_workers(len(files), device)
+    lanes = network_lanes(num_workers, device)
+    stream = photos.stream_photos(files, preprocess, num_workers=num_workers, device=device, progress=progress,
+                                  batch_size=batch_size or lane_batch(preprocess.image_size, lanes),
+                                  desc=desc, root=root)
+    results = in_lanes(fn, stream, lanes)
+    try:
+        yield from results
+    finally:
+        results.close()
+        stream.close()
+
+
 def _extract(model: nn.Module, files: list[Path], preprocess, *, cache: FeatureCache | None,
              device, batch_size: int | None, num_workers: int | None, progress: bool | None,
              root: Path) -> tuple[list, dict[int, str], set[int]]:
@@ -377,13 +401,6 @@ def _extract(model: nn.Module, files: list[Path], preprocess, *, cache: FeatureC
     if not todo:
         return rows, errors, set()
     device = pick_device(device)
-    if num_workers is None:
-        num_workers = photos.default_workers(len(todo), device)
-    lanes = network_lanes(num_workers, device)
-    batch_size = batch_size or lane_batch(preprocess.image_size, lanes)
-    stream = photos.stream_photos([files[i] for i in todo], preprocess, batch_size=batch_size,
-                                  num_workers=num_workers, device=device, progress=progress,
-                                  desc="features", root=root)
 
     def forward(batch):   # in a lane's thread: gradient mode is per thread
         if batch.images is None:
@@ -391,7 +408,8 @@ def _extract(model: nn.Module, files: list[Path], preprocess, *, cache: FeatureC
         with torch.no_grad():
             return model(preprocess.normalise(to_device(batch.images, device))).flatten(1).float().cpu()
 
-    results = in_lanes(forward, stream, lanes)
+    results = through_network(forward, [files[i] for i in todo], preprocess, device=device, root=root,
+                              batch_size=batch_size, num_workers=num_workers, progress=progress)
     try:
         with _on(model, device):
             for batch, out in results:
@@ -408,7 +426,6 @@ def _extract(model: nn.Module, files: list[Path], preprocess, *, cache: FeatureC
                     cache.add([batch.digests[position[j]] for j in ok], out)
     finally:
         results.close()
-        stream.close()
         if cache is not None:
             cache.flush()  # an interrupted run keeps every feature computed so far
     if cache is not None:
@@ -425,8 +442,9 @@ def split_features(model: nn.Module, split, preprocess, *, cache: bool | Feature
     The photos are streamed (:func:`course_lib.photos.stream_photos`: batches, decoding in
     worker processes, a progress bar for many photos); memory holds the features, never the
     images. Beside decoding workers on the CPU, the network takes a batch per core
-    (:func:`network_lanes`, each of :func:`lane_batch` photos unless ``batch_size`` is given). With ``cache=True`` (or a :class:`FeatureCache`) features are kept on disk:
-    photos seen before with the same network and preprocessing are not read again.
+    (:func:`network_lanes`, each of :func:`lane_batch` photos unless ``batch_size`` is given).
+    With ``cache=True`` (or a :class:`FeatureCache`) features are kept on disk: photos seen
+    before with the same network and preprocessing are not read again.
     Unreadable photos never stop the pass: with ``on_bad="error"`` they are all named in one
     :class:`~course_lib.errors.BadImageError` at the end (the other features are cached, so
     fixing them and running again is quick); with ``on_bad="skip"`` they are left out with a

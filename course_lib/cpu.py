@@ -115,8 +115,8 @@ def reuse_large_blocks() -> bool:
 
     On Linux, glibc hands every block above 32 MB straight to and back from the kernel, and
     gives freed memory back as soon as a few MB are free: every batch of the network then
-    asks the kernel for new zeroed pages (page faults), which on two cores made the forward
-    pass of EfficientNet-Lite0 at 224 px about twice as slow as its arithmetic. This keeps
+    asks the kernel for new zeroed pages (page faults), which slowed the forward pass of
+    EfficientNet-Lite0 at 224 px (``benchmarks/own_photos.py`` times the network alone). This keeps
     blocks up to 64 MB, and up to 256 MB of freed memory, for reuse; :func:`release_freed_memory`
     still gives it back where a stream of photos flushes its features. The shell commands
     (``python -m course_lib.train`` / ``predict``) call it once at start, not a notebook's

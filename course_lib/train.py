@@ -46,7 +46,7 @@ HEAD_GRID = tuple(10.0 ** e for e in range(-3, 3))   # C: 0.001, 0.01, …, 100 
 MAX_ITER = 5000
 TOL = 1e-6            # the solver stops when no gradient component exceeds this (scikit-learn: 1e-4)
 SOLVER = "newton-cg"  # Newton's method: a few steps per C, where L-BFGS took hundreds
-FAST_STEPS = 100      # Newton steps in single precision (twice as fast) before the double-precision check
+FAST_STEPS = 100      # Newton steps in single precision (half the memory traffic) before the float64 check
 PACKAGES = ("torch", "torchvision", "numpy", "pillow", "scikit-learn", "safetensors",
             "efficientnet-lite-pytorch")
 STEPS = 6
@@ -70,7 +70,7 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
 
     Speed: the grid is split into ``threads`` chains (default: two on two or more cores), each
     fit starting from the previous solution of its chain. Each ``C`` is solved in single
-    precision (half the memory traffic: twice as fast), then checked, and refined if needed, in
+    precision (half the memory traffic, so faster), then checked, and refined if needed, in
     double precision from that solution: the convergence test is the same. ``start`` (``info["solutions"]`` of
     an earlier fit, say before a few photos were added) starts each ``C`` from that solution
     instead: the loss is convex, so the answer is the same, only reached in a few steps.

@@ -46,7 +46,7 @@ from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 from .cpu import quiet_decoding_worker
 from .errors import BadImageError, DatasetLayoutError, UnknownBackboneError
@@ -158,6 +158,8 @@ class ImagePreprocess:
         scale = self.image_size / min(h, w)
         if (h, w) != (self.image_size, self.image_size):
             size = (max(self.image_size, round(h * scale)), max(self.image_size, round(w * scale)))
+            if x.stride(1) == 1:   # a photo's pixels (H, W, 3) in memory: say so, the same values sooner
+                x = x.contiguous(memory_format=torch.channels_last)
             x = torch.nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False,
                                                 antialias=scale < 1)
             top = (x.shape[-2] - self.image_size) // 2
@@ -667,8 +669,10 @@ def collate_photos(items) -> PhotoBatch:
     """Stack the readable photos of a batch of :class:`PhotoFiles` items (a top-level function,
     so worker processes can use it under every start method)."""
     good = [x for _, _, x, _ in items if x is not None]
-    return PhotoBatch([i for i, _, _, _ in items], [d for _, d, _, _ in items],
-                      torch.stack(good) if good else None, [e for _, _, _, e in items])
+    # default_collate stacks them; in a worker, straight into the shared memory the batch is sent through
+    images = default_collate(good) if good else None
+    return PhotoBatch([i for i, _, _, _ in items], [d for _, d, _, _ in items], images,
+                      [e for _, _, _, e in items])
 
 
 def usable_cores() -> int:

@@ -408,7 +408,12 @@ def report(demo: dict, scale: dict[int, dict], second: dict[int, dict], size: in
                      f"{r['seconds'] / first['seconds']:.3f} | {counts} | {r['process_seconds']:.1f} | "
                      f"{r['load_start'][0]:.1f} / {r['load_end'][0]:.1f} |")
     lines += ["", "The target for the second run is ≤ 0.10 of the first: only the new photos are read and "
-              "passed through the network; every other photo is found in the cache by the hash of its content."]
+              "passed through the network; every other photo is found in the cache by the hash of its content. "
+              "The head is fitted again on the grown training split: a previous run's solution is reused only "
+              "where it still passes the convergence test, so the head is the one a fresh fit gives."]
+    for n, r in second.items():
+        lines.append(f"- Where the second run's time went at {r['photos']:,} photos: "
+                     + ", ".join(f"{name.split('] ')[-1]} {sec:.1f} s" for name, sec in r["steps"].items()) + ".")
     if decision is not None:
         lines += decision_lines(decision)
     return "\n".join(lines) + "\n"

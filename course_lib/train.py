@@ -71,9 +71,11 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
     Speed: the grid is split into ``threads`` chains (default: two on two or more cores), each
     fit starting from the previous solution of its chain. Each ``C`` is solved in single
     precision (half the memory traffic, so faster), then checked, and refined if needed, in
-    double precision from that solution: the convergence test is the same. ``start`` (``info["solutions"]`` of
-    an earlier fit, say before a few photos were added) starts each ``C`` from that solution
-    instead: the loss is convex, so the answer is the same, only reached in a few steps.
+    double precision from that solution: the convergence test is the same. ``start``
+    (``info["solutions"]`` of an earlier fit, kept by the shell command) is taken as it is for
+    each ``C`` where it still passes the convergence test (the same photos: a re-run costs one
+    gradient per ``C``), and set aside where it does not (photos added): the head is then the one
+    a fit without ``start`` gives.
 
     Returns ``(head, info)`` with the chosen ``C``, ``val_accuracy``, ``converged``, every grid
     point's validation scores (``grid``) and every grid point's solution (``solutions``).
@@ -137,8 +139,13 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
 def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict | None,
                centre: np.ndarray, scale: float,
                single: np.ndarray | None = None) -> list[tuple[float, object, bool, int]]:
-    """Fit ``grid``'s strengths in turn, each from the previous solution or from ``start[C]``
-    (a solution on raw features, turned into one on the centred and scaled features).
+    """Fit ``grid``'s strengths in turn, each from the previous solution of the chain.
+
+    ``start[C]`` (a solution on raw features, from an earlier fit) is used as it is when it
+    still passes the convergence test on these photos (the same photos: a re-run costs one
+    gradient); otherwise, say after photos were added, it is set aside: from an old optimum
+    scikit-learn's Newton-CG took more steps than along the chain (benchmarks/own_photos.py),
+    and the chain gives the same head as a fit without ``start``.
 
     With ``single`` (``x`` in float32), each ``C`` is first solved on it (at most
     ``FAST_STEPS`` Newton steps), then on ``x`` from that solution until the gradient test holds
@@ -149,9 +156,14 @@ def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict 
     out, w, b = [], None, None
     for C in grid:
         coef, intercept = (start or {}).get(C, (None, None))
-        if coef is not None and np.shape(coef) == shape:   # another class count: start afresh
-            w = np.asarray(coef, dtype=np.float64) * scale
-            b = np.asarray(intercept, dtype=np.float64) + np.asarray(coef) @ centre
+        if coef is not None and np.shape(coef) == shape:   # another class count: not a solution here
+            kept_w = np.asarray(coef, dtype=np.float64) * scale
+            kept_b = np.asarray(intercept, dtype=np.float64) + np.asarray(coef) @ centre
+            if max_gradient(x, y, C, kept_w, kept_b) <= TOL:   # still the optimum: only checked
+                clf = _newton(x, y, C, kept_w, kept_b, MAX_ITER)
+                w, b = clf.coef_, clf.intercept_
+                out.append((C, clf, bool(np.all(clf.n_iter_ < MAX_ITER)), int(np.max(clf.n_iter_))))
+                continue
         steps = 0
         if single is not None:
             fast = _newton(single, y, C, w, b, FAST_STEPS)
@@ -160,6 +172,28 @@ def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict 
         w, b = clf.coef_, clf.intercept_
         out.append((C, clf, bool(np.all(clf.n_iter_ < MAX_ITER)), steps + int(np.max(clf.n_iter_))))
     return out
+
+
+def max_gradient(x: np.ndarray, y: np.ndarray, C: float, w: np.ndarray, b: np.ndarray) -> float:
+    """The largest component, in absolute value, of the gradient that scikit-learn's solvers
+    drive below ``tol``: of the mean cross-entropy plus ``‖w‖² / (2 C n)`` at ``(w, b)``
+    (scikit-learn's ``coef_`` and ``intercept_``; two classes: one row, the second class's).
+
+    >>> x, y = np.array([[-1.0], [1.0]]), np.array([0, 1])
+    >>> round(max_gradient(x, y, 1.0, np.zeros((1, 1)), np.zeros(1)), 3)   # (0.5 - y) x, averaged
+    0.5
+    """
+    from scipy.special import expit, softmax
+
+    n = len(y)
+    z = x @ np.asarray(w, dtype=np.float64).T + np.asarray(b, dtype=np.float64)
+    if z.shape[1] == 1:
+        r = (expit(z[:, 0]) - (y == y.max()))[:, None]
+    else:
+        r = softmax(z, axis=1)
+        r[np.arange(n), y] -= 1.0
+    grad_w = r.T @ x / n + np.asarray(w) / (C * n)
+    return float(max(np.abs(grad_w).max(), np.abs(r.sum(0) / n).max()))
 
 
 def _newton(x: np.ndarray, y: np.ndarray, C: float, w: np.ndarray | None, b: np.ndarray | None,

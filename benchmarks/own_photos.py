@@ -173,7 +173,7 @@ if os.path.exists("/proc/self/smaps_rollup"):
 load_start = os.getloadavg()
 import torch
 from course_lib import cpu, models, photos, recipe, train
-cpu.reuse_large_blocks()   # as `python -m course_lib.train` does at start (train.prepare_process)
+cpu.reuse_large_blocks()   # as `python -m course_lib.train` does at start
 folder, model_dir, size, mode = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 
 def forward_rate(lanes, batch, threads, seconds=6.0):
@@ -203,7 +203,6 @@ configs = {"lanes": (lanes, recipe.lane_batch(size, lanes), 1), "cores": (1, rec
 if mode == "network":   # the network alone, in a process of its own: the command's peak memory stays its own
     print(json.dumps({"rates": {k: forward_rate(*c) for k, c in configs.items()}, "configs": configs}))
     sys.exit(0)
-train.prepare_process()   # the command's start: also scikit-learn imported in the background, from here
 marks = [("start", time.perf_counter())]
 def say(line):
     if line.startswith("["):

@@ -11,8 +11,6 @@
 - :func:`release_freed_memory`: give freed memory back to the system (a stream of photos calls
   it whenever it writes features to disk, so memory stays flat).
 - :func:`quiet_decoding_worker`: a photo-decoding worker process keeps little freed memory.
-- :func:`import_in_background`: import a slow package (scikit-learn) in a thread while the
-  command does other work; a fork waits for it.
 
 Each does nothing where it does not apply (macOS, Windows): they change speed and memory,
 never results. ``benchmarks/own_photos.py`` measures them.
@@ -27,9 +25,6 @@ import collections
 import contextlib
 import ctypes
 import functools
-import importlib
-import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, TypeVar
 
@@ -180,44 +175,3 @@ def quiet_decoding_worker(worker_id: int = 0) -> None:
     if libc is not None:
         libc.mallopt(M_TRIM_THRESHOLD, WORKER_KEEPS_UP_TO)
         libc.malloc_trim(0)
-
-
-_IMPORTS: list[threading.Thread] = []   # imports started by import_in_background
-
-
-def _finish_imports() -> None:
-    """Before a fork: wait for the background imports (never for the forking thread itself)."""
-    for thread in list(_IMPORTS):
-        if thread is not threading.current_thread():
-            thread.join()
-
-
-@functools.cache
-def _wait_for_imports_before_fork() -> None:
-    if hasattr(os, "register_at_fork"):   # not on Windows, which has no fork
-        os.register_at_fork(before=_finish_imports)
-
-
-def import_in_background(*modules: str) -> threading.Thread:
-    """Import ``modules`` in a daemon thread, so that their import overlaps the caller's work.
-
-    scikit-learn takes about a second to import (most of it SciPy's statistics module), which
-    the shell command otherwise spends just before fitting the head; started first, it runs
-    while the folder is checked, split and hashed. An import that fails is left to the later
-    ``import`` in the main thread, which raises it as usual. A ``fork`` (decoding workers) waits
-    until the imports are done, so no child process starts with a module half imported.
-
-    >>> import_in_background("json").join()
-    """
-    def load() -> None:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - the main thread's own import reports it
-                return
-
-    _wait_for_imports_before_fork()   # registered once per process
-    thread = threading.Thread(target=load, name="course-import", daemon=True)
-    _IMPORTS[:] = [t for t in _IMPORTS if t.is_alive()] + [thread]
-    thread.start()
-    return thread

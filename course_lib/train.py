@@ -521,17 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def prepare_process() -> None:
-    """What the shell command does first, in its own process: the forward pass reuses its
-    buffers (:func:`course_lib.cpu.reuse_large_blocks`), and scikit-learn, the head's solver, is
-    imported in the background while the folder is checked, split and read.
-    (``benchmarks/own_photos.py`` calls it too, to time the command as it runs.)"""
-    from .cpu import import_in_background, reuse_large_blocks
-
-    reuse_large_blocks()
-    import_in_background("sklearn.linear_model")
-
-
 if __name__ == "__main__":
-    prepare_process()
+    from .cpu import reuse_large_blocks
+
+    reuse_large_blocks()   # the command's own process: the forward pass reuses its buffers
     sys.exit(main())

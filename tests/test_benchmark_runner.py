@@ -50,6 +50,12 @@ def test_guides_follow_the_measurements(tmp_path):
     assert guide.read_text() == ("### 06 · Fine-tuning — run 1.50 min, peak 1.41 GB (the heaviest)\n"
                                  "### 09 · Text — run 1.00 min, peak 1.20 GB\n")
     assert "from 1.20 to 1.41 GB per\nnotebook; the heaviest is `06_fine` at 1.41 GB." in readme.read_text()
+    # a tie as printed (1.27 GB both): the first in course order, as a reader of the table finds it
+    rows = [{"notebook": "06_fine", "seconds": 90.0, "peak_gb": 1.2651, "error": None},
+            {"notebook": "09_text", "seconds": 60.0, "peak_gb": 1.2699, "error": None}]
+    runner.update_guides(rows, guide, readme)
+    assert "(the heaviest)" in guide.read_text().splitlines()[0]
+    assert "the heaviest is `06_fine` at 1.27 GB" in readme.read_text()
 
 
 def test_machine_dependent_numbers_are_sanitized():

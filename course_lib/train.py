@@ -156,16 +156,14 @@ def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict 
     out, w, b = [], None, None
     for C in grid:
         coef, intercept = (start or {}).get(C, (None, None))
+        kept = None
         if coef is not None and np.shape(coef) == shape:   # another class count: not a solution here
-            kept_w = np.asarray(coef, dtype=np.float64) * scale
-            kept_b = np.asarray(intercept, dtype=np.float64) + np.asarray(coef) @ centre
-            if max_gradient(x, y, C, kept_w, kept_b) <= TOL:   # still the optimum: only checked
-                clf = _newton(x, y, C, kept_w, kept_b, MAX_ITER)
-                w, b = clf.coef_, clf.intercept_
-                out.append((C, clf, bool(np.all(clf.n_iter_ < MAX_ITER)), int(np.max(clf.n_iter_))))
-                continue
+            kept = (np.asarray(coef, dtype=np.float64) * scale,
+                    np.asarray(intercept, dtype=np.float64) + np.asarray(coef) @ centre)
         steps = 0
-        if single is not None:
+        if kept is not None and max_gradient(x, y, C, *kept) <= TOL:
+            w, b = kept                                     # still the optimum: only checked below
+        elif single is not None:
             fast = _newton(single, y, C, w, b, FAST_STEPS)
             w, b, steps = fast.coef_, fast.intercept_, int(np.max(fast.n_iter_))
         clf = _newton(x, y, C, w, b, MAX_ITER)

@@ -155,8 +155,39 @@ def test_one_preprocessing_keeps_the_tensor_behaviour_every_notebook_uses():
     for p in (models.image_preprocess("efficientnet_lite0", 32), models.image_preprocess("resnet18", 64)):
         for image in (torch.rand(1, 25, 25, generator=gen), torch.rand(3, 40, 90, generator=gen),
                       torch.rand(4, 3, 100, 70, generator=gen), torch.rand(2, 1, 8, 8, generator=gen),
-                      torch.rand(3, 32, 32, generator=gen), chelsea(), np.zeros((10, 10), np.float32)):
+                      torch.rand(3, 32, 32, generator=gen), np.zeros((10, 10), np.float32)):
             assert torch.equal(p(image), _old_image_preprocess(p, image))
+        # 8-bit pixels are resized as 8-bit: within one level of 255 of resizing them as floats
+        one_level = max(1.0 / 255.0 / s for s in p.std) + 1e-5
+        assert (p(chelsea()) - _old_image_preprocess(p, chelsea())).abs().max() <= one_level
+
+
+def test_8_bit_pixels_are_resized_as_8_bit_the_same_in_every_container(tmp_path):
+    """A photo, its pixels as an array, as planes, as a batch, as PIL or a PNG file: the same
+    values; ``prepare`` is exactly the network's input; floats are untouched by this."""
+    from skimage.data import chelsea
+
+    rng = np.random.default_rng(1)
+    noise = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)    # smaller than the size: enlarged
+    grey = rng.integers(0, 256, (50, 40), dtype=np.uint8)
+    for array in (chelsea(), noise, grey):
+        Image.fromarray(array).save(tmp_path / "pixels.png")
+        for p in (Preprocess.for_backbone("efficientnet_lite0", 224), Preprocess.for_backbone("resnet18", 64)):
+            x = p(array)
+            assert x.shape == (3, p.image_size, p.image_size)
+            planes = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1) if array.ndim == 3
+                                                           else array[None]))
+            for same in (planes, planes[None], Image.fromarray(array)):
+                y = p(same)
+                assert torch.equal(y[0] if y.ndim == 4 else y, x)
+            # a file: its pixels as read (a big one at 1/2, 1/4 or 1/8 of its size)
+            decoded = np.asarray(read_photo(tmp_path / "pixels.png", p.image_size))
+            assert torch.equal(p(tmp_path / "pixels.png"), p(decoded))
+            u = p.prepare(array)
+            assert u.dtype == torch.uint8 and u.is_contiguous() and torch.equal(p.normalise(u), x)
+            assert torch.equal(p.resize_crop(array), u.float() / 255.0)
+            ref = _old_image_preprocess(p, array)    # as floats: at most one level of 255 apart
+            assert (x - ref).abs().max() <= max(1.0 / 255.0 / s for s in p.std) + 1e-5
 
 
 def _old_pixels(array: np.ndarray) -> torch.Tensor:
@@ -178,7 +209,7 @@ def test_a_photos_pixels_become_the_same_floats_in_one_pass():
         assert new.stride() == _old_pixels(array).stride() and torch.equal(new, _old_pixels(array))
         for size in (224, 64):
             p = Preprocess.for_backbone("efficientnet_lite0", size)
-            assert torch.equal(p(array), _old_image_preprocess(p, _old_pixels(array)))
+            assert torch.equal(p(new), _old_image_preprocess(p, _old_pixels(array)))
             # photo pixels are resized in channels-last memory (faster): the same values as planes
             planes = torch.from_numpy(np.ascontiguousarray(array[..., :3].transpose(2, 0, 1)))
             assert torch.equal(p(array), p(planes))
@@ -420,3 +451,16 @@ def test_split_move_updates_the_saved_file(tmp_path):
     assert ["dog/moved.png", "dog"] in stored["parts"]["val"]
     with pytest.raises(KeyError, match="not in this split"):
         s.move("nope.png", None)
+
+
+def test_a_model_saved_before_8_bit_resizing_still_loads():
+    """Exported models keep their preprocessing as JSON: the older resize descriptions are read
+    as today's (8-bit photos then differ by at most one level of 255), anything else is refused."""
+    from course_lib.photos import _OLD_RESIZES, RESIZE
+
+    p = Preprocess.for_backbone("resnet18", 96)
+    assert p.to_dict()["resize"] == RESIZE and "8-bit" in RESIZE
+    for old in _OLD_RESIZES:
+        assert Preprocess.from_dict({**p.to_dict(), "resize": old}) == p
+    with pytest.raises(ValueError, match="Unknown resize method"):
+        Preprocess.from_dict({**p.to_dict(), "resize": "squash to a square"})

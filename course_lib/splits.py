@@ -158,7 +158,8 @@ def _warn_small(split: FolderSplit) -> None:
 
 
 def split_folder(root: str | Path, *, val: float = 0.2, test: float = 0.2, seed: int = 0,
-                 split_file: str | Path | None = None, resplit: bool = False) -> FolderSplit:
+                 split_file: str | Path | None = None, resplit: bool = False,
+                 scan: FolderScan | None = None) -> FolderSplit:
     """Split a photo folder into train / val / test, stratified and seeded; keep the split.
 
     - ``root/<class>/<photos>``: each class is split ``1 - val - test`` / ``val`` / ``test``
@@ -168,10 +169,13 @@ def split_folder(root: str | Path, *, val: float = 0.2, test: float = 0.2, seed:
       reads it back. Photos added since go to train (validation and test stay fixed, so numbers
       stay comparable); photos gone are dropped; both with a note. To split again, pass
       ``resplit=True``.
+    - ``scan``: :func:`course_lib.photos.scan_folder` of ``root`` made just before (the shell
+      command's check), so a big folder is not listed twice.
     """
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
         raise ValueError(f"val and test are fractions with val + test < 1; got val={val}, test={test}.")
-    scan = scan_folder(root)
+    if scan is None or scan.root != Path(root).expanduser():
+        scan = scan_folder(root)
     file = Path(split_file) if split_file is not None else default_split_file(scan.root)
     if scan.layout == "split":
         parts = {p: sorted(scan.files.get(p, [])) for p in PARTS}

@@ -141,7 +141,7 @@ def test_max_gradient_is_the_gradient_scikit_learn_tests(classes):
 
 # --------------------------------------------------------------------------- the whole recipe
 
-def test_train_folder_writes_a_model_and_its_card(tmp_path):
+def test_train_folder_writes_a_model_and_its_card(tmp_path, monkeypatch):
     folder = _folder(tmp_path / "colours")
     lines: list[str] = []
     card = train.train_folder(folder, tmp_path / "model", image_size=32, say=lines.append, progress=False)
@@ -169,8 +169,15 @@ def test_train_folder_writes_a_model_and_its_card(tmp_path):
     assert f"{test['correct']} of 6" in readme and "| red | 6 | 2 | 2 |" in readme
     assert card["metrics"] == stored["metrics"]
     again: list[str] = []
+    from course_lib import photos, splits
+
+    listed = []
+    scan_folder = photos.scan_folder
+    for module in (photos, splits):
+        monkeypatch.setattr(module, "scan_folder", lambda root: listed.append(root) or scan_folder(root))
     train.train_folder(folder, model, image_size=32, say=again.append, progress=False)
     assert "0 computed, 30 from the cache" in "\n".join(again)           # the second run reads nothing
+    assert len(listed) == 1                                              # ...and lists the folder once
     starts = list(Path(os.environ["COURSE_OUTPUT_DIR"]).rglob("head_starts/*.safetensors"))
     assert len(starts) == 1 and train.load_solutions(starts[0])         # ...and its head starts from the last
     clf = export.load_classifier(model)

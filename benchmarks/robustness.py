@@ -67,20 +67,25 @@ def run_at(paths: list[Path], scale: float, timeout: int) -> list[dict]:
 def build(when: str, numbers=None, keep_date: bool = False) -> list[verdicts.RobustnessRow]:
     """Rows from the kept records; merges into ``robustness.json`` (all rows when ``numbers`` is None).
 
-    ``keep_date``: the file keeps the date of the last run at 4× (what the notebooks print as the
-    bench's date), for ``--tables``, which runs nothing."""
+    Each verdict keeps the date of the run at 4× that checked it (what its notebook prints as the
+    bench's date): ``when`` for the notebooks run now (``numbers``), its earlier date for the
+    others; ``keep_date`` (``--tables``, which runs nothing) keeps every earlier date."""
     ones = verdicts.load(run_notebooks.VERDICTS, 1.0)
     fours = verdicts.load(run_notebooks.VERDICTS, float(SCALE))
     ones = {nb: recs for nb, recs in ones.items() if nb in NOTEBOOKS}
     rows = verdicts.robustness_rows(ones, fours)
-    fresh = verdicts.robustness_json([r for r in rows if numbers is None or r.notebook in numbers], when)
     path = HERE / "robustness.json"
-    table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() and numbers is not None else {}
+    table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    earlier = {k: v.get("date", table.get("date", when)) for k, v in table.get("verdicts", {}).items()}
+    fresh = verdicts.robustness_json([r for r in rows if numbers is None or r.notebook in numbers], when)
     merged = {k: v for k, v in table.get("verdicts", {}).items()
-              if numbers is None or k.split("/")[0] not in numbers}
+              if numbers is not None and k.split("/")[0] not in numbers}
     merged.update(fresh["verdicts"])
-    if keep_date and path.is_file():
-        when = json.loads(path.read_text(encoding="utf-8")).get("date", when)
+    for key, entry in merged.items():
+        if key in earlier and (keep_date or key not in fresh["verdicts"]):
+            entry["date"] = earlier[key]
+    if keep_date:
+        when = table.get("date", when)
     path.write_text(json.dumps({"date": when, "verdicts": dict(sorted(merged.items()))}, ensure_ascii=False,
                                indent=1) + "\n", encoding="utf-8")
     return rows

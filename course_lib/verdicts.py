@@ -221,7 +221,9 @@ def robustness_at(notebook: str, key: str, path: Path = ROBUSTNESS_FILE) -> dict
         return None
     table = json.loads(path.read_text(encoding="utf-8"))
     entry = table.get("verdicts", {}).get(f"{notebook}/{key}")
-    return None if entry is None else {"date": table.get("date", "?"), **entry}   # the bench's date
+    # the date of the bench run that checked this verdict (files written before entries had their
+    # own date: the file's)
+    return None if entry is None else {"date": table.get("date", "?"), **entry}
 
 
 def record(notebook: str, key: str, result: Any, *, en: str, zh: str | None = None,
@@ -376,9 +378,11 @@ def robustness_markdown(rows: list[RobustnessRow], when: str, source: str = BENC
 
 
 def robustness_json(rows: list[RobustnessRow], when: str) -> dict[str, Any]:
-    """What :func:`record` reads back: ``{"date", "verdicts": {"<nb>/<key>": {"at_1x", "at_4x", …}}}``."""
+    """What :func:`record` reads back: ``{"date", "verdicts": {"<nb>/<key>": {"at_1x", "at_4x", "date", …}}}``;
+    each verdict carries the date of the bench run that checked it (``when`` for these rows)."""
     return {"date": when, "verdicts": {f"{r.notebook}/{r.key}": {"en": r.en, "at_1x": r.at_1x, "at_4x": r.at_4x,
-                                                                  "declared_dependent": r.declared_dependent}
+                                                                  "declared_dependent": r.declared_dependent,
+                                                                  "date": when}
                                        for r in rows}}
 
 

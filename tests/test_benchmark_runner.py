@@ -116,3 +116,39 @@ def test_robustness_tables_come_from_the_kept_records_without_running_anything(t
     text = readme.read_text()
     assert "old" not in text and "a vs b" in text
     assert "06/x" in (tmp_path / "robustness.json").read_text()
+
+
+def test_each_verdict_keeps_the_date_of_the_bench_run_that_checked_it(tmp_path, monkeypatch):
+    """Re-running one notebook at 4× dates its verdicts, not the others' (each notebook prints its own)."""
+    import json
+    import sys
+
+    from course_lib import verdicts
+    from course_lib.compare import paired_comparison
+
+    sys.path.insert(0, str(REPO_DIR / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("robustness", REPO_DIR / "benchmarks" / "robustness.py")
+    robustness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(robustness)
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
+    kept = tmp_path / "kept"
+    better = paired_comparison([0.9, 0.92, 0.95], [0.8, 0.85, 0.86], "a", "b")
+    for scale in ("1", "4"):
+        monkeypatch.setenv("COURSE_BUDGET_SCALE", scale)
+        for nb in ("06", "07"):
+            verdicts.record(nb, "x", better, en="a vs b", quiet=True)
+            runner.keep_verdicts(nb, into=kept)
+    monkeypatch.setattr(robustness, "HERE", tmp_path)
+    monkeypatch.setattr(robustness.run_notebooks, "VERDICTS", kept)
+    table = tmp_path / "robustness.json"
+    table.write_text(json.dumps({"date": "monday", "verdicts": {"06/x": {"at_1x": "a better"}, "07/x": {}}}))
+    robustness.build("tuesday", ("07",))                         # notebook 07 alone at 4×
+    entries = json.loads(table.read_text())["verdicts"]
+    assert (entries["06/x"]["date"], entries["07/x"]["date"]) == ("monday", "tuesday")
+    monkeypatch.setattr(verdicts, "ROBUSTNESS_FILE", table)
+    assert verdicts.robustness_at("06", "x", table)["date"] == "monday"
+    robustness.build("wednesday", keep_date=True)                  # --tables: runs nothing, dates stay
+    entries = json.loads(table.read_text())["verdicts"]
+    assert (entries["06/x"]["date"], entries["07/x"]["date"]) == ("monday", "tuesday")
+    robustness.build("thursday")                                   # every notebook run at 4×
+    assert {e["date"] for e in json.loads(table.read_text())["verdicts"].values()} == {"thursday"}

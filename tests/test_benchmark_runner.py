@@ -86,16 +86,22 @@ def test_verdicts_are_kept_and_paired_across_budget_scales(tmp_path, monkeypatch
     assert json.loads(json.dumps(table))["verdicts"]["06/x"]["at_4x"].startswith("no detectable")
 
 
-def test_robustness_tables_come_from_the_kept_records_without_running_anything(tmp_path, monkeypatch):
+def _robustness_module():
+    """benchmarks/robustness.py, imported as a module."""
     import sys
-
-    from course_lib import verdicts
-    from course_lib.compare import paired_comparison
 
     sys.path.insert(0, str(REPO_DIR / "benchmarks"))
     spec = importlib.util.spec_from_file_location("robustness", REPO_DIR / "benchmarks" / "robustness.py")
     robustness = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(robustness)
+    return robustness
+
+
+def test_robustness_tables_come_from_the_kept_records_without_running_anything(tmp_path, monkeypatch):
+    from course_lib import verdicts
+    from course_lib.compare import paired_comparison
+
+    robustness = _robustness_module()
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
     kept, readme = tmp_path / "kept", tmp_path / "README.md"
     readme.write_text("\n\n".join(f"{a}\nold\n{b}" for a, b in (
@@ -121,15 +127,11 @@ def test_robustness_tables_come_from_the_kept_records_without_running_anything(t
 def test_each_verdict_keeps_the_date_of_the_bench_run_that_checked_it(tmp_path, monkeypatch):
     """Re-running one notebook at 4× dates its verdicts, not the others' (each notebook prints its own)."""
     import json
-    import sys
 
     from course_lib import verdicts
     from course_lib.compare import paired_comparison
 
-    sys.path.insert(0, str(REPO_DIR / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("robustness", REPO_DIR / "benchmarks" / "robustness.py")
-    robustness = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(robustness)
+    robustness = _robustness_module()
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
     kept = tmp_path / "kept"
     better = paired_comparison([0.9, 0.92, 0.95], [0.8, 0.85, 0.86], "a", "b")

@@ -252,6 +252,8 @@ def _to_tensor(image) -> torch.Tensor:
     if isinstance(image, Image.Image):  # a photo: upright, RGB (as read_photo gives files)
         image = upright_rgb(image)
     array = np.asarray(image)
+    if any(step < 0 for step in array.strides):   # a flipped view (np.flip): torch needs its own copy
+        array = array.copy()
     if array.dtype == np.uint8 and (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # read-only pixels: only read, never written

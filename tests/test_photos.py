@@ -188,6 +188,8 @@ def test_8_bit_pixels_are_resized_as_8_bit_the_same_in_every_container(tmp_path)
             assert torch.equal(p.resize_crop(array), u.float() / 255.0)
             ref = _old_image_preprocess(p, array)    # as floats: at most one level of 255 apart
             assert (x - ref).abs().max() <= max(1.0 / 255.0 / s for s in p.std) + 1e-5
+            flipped = np.flip(array, axis=1)          # a view with a negative stride
+            assert torch.equal(p(flipped), p(flipped.copy()))
 
 
 def _old_pixels(array: np.ndarray) -> torch.Tensor:

@@ -243,8 +243,8 @@ class ImagePreprocess:
 
 
 def _to_tensor(image) -> torch.Tensor:
-    """Pixels as a tensor (C, H, W) or (N, C, H, W): uint8 kept as it is (no copy of a photo's
-    (H, W, 3) pixels), anything else as float32 in [0, 1]."""
+    """Pixels as a tensor (C, H, W) or (N, C, H, W): uint8 kept as it is (a photo's (H, W, 3)
+    pixels seen in place, no copy), anything else as float32 (in [0, 1] for an image)."""
     if torch.is_tensor(image):
         return image if image.dtype == torch.uint8 else image.float()
     from PIL import Image
@@ -254,41 +254,29 @@ def _to_tensor(image) -> torch.Tensor:
     array = np.asarray(image)
     if any(step < 0 for step in array.strides):   # a flipped view (np.flip): torch needs its own copy
         array = array.copy()
-    if array.dtype == np.uint8 and (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
+    photo = array.ndim == 3 and array.shape[-1] in (3, 4)
+    if array.dtype == np.uint8 and (array.ndim == 2 or photo):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # read-only pixels: only read, never written
             pixels = torch.from_numpy(array)
         return pixels[None] if array.ndim == 2 else pixels[..., :3].permute(2, 0, 1)
-    return _to_float_tensor(array)
-
-
-def _to_float_tensor(image) -> torch.Tensor:
-    """Pixels as a float32 tensor in [0, 1], (C, H, W) or (N, C, H, W)."""
-    if torch.is_tensor(image):
-        if image.dtype == torch.uint8:
-            return image.float() / 255.0
-        return image.float()
-    from PIL import Image
-
-    if isinstance(image, Image.Image):  # a photo: upright, RGB (as read_photo gives files)
-        image = upright_rgb(image)
-    array = np.asarray(image)
-    if array.dtype == np.uint8 and array.ndim == 3 and array.shape[-1] in (3, 4):
-        # a photo's pixels in one pass: the same float32 values as NumPy's ``/ 255.0``, (3, H, W)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # read-only pixels: only read, never written
-            pixels = torch.from_numpy(array)[..., :3]
-        return pixels.float().div_(255.0).permute(2, 0, 1)
-    if array.dtype == np.uint8:
-        array = array.astype(np.float32) / 255.0
-    array = array.astype(np.float32)
-    if array.ndim == 2:
-        return torch.from_numpy(array)[None]
-    if array.ndim == 3 and array.shape[-1] in (3, 4):
-        return torch.from_numpy(array[..., :3].copy()).permute(2, 0, 1)
+    if array.dtype != np.uint8 and array.ndim == 2:
+        return torch.from_numpy(array.astype(np.float32))[None]
+    if array.dtype != np.uint8 and photo:
+        return torch.from_numpy(array[..., :3].astype(np.float32)).permute(2, 0, 1)
     raise ValueError(f"cannot interpret an array of shape {array.shape} as an image; expected "
                      "(H, W), (H, W, 3) or a tensor (C, H, W).")
 
+
+def _to_float_tensor(image) -> torch.Tensor:
+    """Pixels as a float32 tensor in [0, 1], (C, H, W) or (N, C, H, W); a photo's uint8 pixels
+    are divided by 255 in their (H, W, 3) order, the layout a channels-last resize reads."""
+    x = _to_tensor(image)
+    if x.dtype != torch.uint8:
+        return x
+    if x.ndim == 3 and x.stride(0) == 1:   # (H, W, 3) in memory
+        return x.permute(1, 2, 0).float().div_(255.0).permute(2, 0, 1)
+    return x.float() / 255.0
 
 
 # --------------------------------------------------------------------------- folder layout
@@ -705,7 +693,7 @@ class PhotoFiles(Dataset):
 class PhotoBatch(NamedTuple):
     """A batch from :func:`stream_photos`: positions in the file list, digests, images, errors.
 
-    ``images`` stacks the readable photos (uint8 (n, 3, S, S); ``preprocess.normalise````
+    ``images`` stacks the readable photos (uint8 (n, 3, S, S); ``preprocess.normalise``
     gives the network's input), in the order of ``ok``; ``errors[j]`` is ``""`` for a readable
     photo, else the reason.
     """

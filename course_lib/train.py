@@ -45,9 +45,9 @@ import numpy as np
 HEAD_GRID = tuple(10.0 ** e for e in range(-3, 3))   # C: 0.001, 0.01, …, 100 (a decade apart)
 MAX_ITER = 5000
 TOL = 1e-6            # the solver stops when no gradient component exceeds this (scikit-learn: 1e-4)
-SOLVER = "newton-cg"  # Newton's method: a few steps per C, where L-BFGS took hundreds
+SOLVER = "newton-cg"  # Newton's method (course_lib.logistic): a few steps per C, where L-BFGS took hundreds
 FAST_STEPS = 100      # Newton steps in single precision (half the memory traffic) before the float64 check
-PACKAGES = ("torch", "torchvision", "numpy", "pillow", "scikit-learn", "safetensors",
+PACKAGES = ("torch", "torchvision", "numpy", "pillow", "safetensors",
             "efficientnet-lite-pytorch")
 STEPS = 6
 
@@ -61,15 +61,17 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
     """A linear head on frozen features: multinomial logistic regression, L2 chosen on validation.
 
     For each inverse regularisation strength ``C`` in ``grid`` (strong to weak: 0.001 … 100),
-    scikit-learn's Newton-CG solver fits the convex loss to convergence (no gradient component
-    above ``TOL``) on the training features; the ``C`` with the best validation accuracy is kept
+    Newton-CG (:mod:`course_lib.logistic`: scikit-learn's ``newton-cg`` algorithm and objective,
+    in torch) fits the convex loss to convergence (no gradient component above ``TOL``) on the
+    training features; the ``C`` with the best validation accuracy is kept
     (ties: the lower validation loss, then the stronger regularisation). Without validation
     photos ``C = 1``. Features are centred and divided by one number (their root mean square):
     the model is the same (the intercept is not penalised), the solver converges in fewer steps
     and the grid suits any backbone; the returned ``nn.Linear`` takes the raw features.
 
-    Speed: the grid is split into ``threads`` chains (default: two on two or more cores), each
-    fit starting from the previous solution of its chain. Each ``C`` is solved in single
+    Speed: the grid is fitted as one chain, each ``C`` starting from the solutions before it,
+    and every pass over the features is split into ``threads`` blocks of rows computed at once
+    (default: two on two or more cores). Each ``C`` is solved in single
     precision (half the memory traffic, so faster), then checked, and refined if needed, in
     double precision from that solution: the convergence test is the same. ``start``
     (``info["solutions"]`` of an earlier fit, kept by the shell command) is taken as it is for
@@ -82,9 +84,8 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
-
+    from .cpu import cpu_threads
+    from .logistic import probabilities
     from .photos import usable_cores
 
     x = np.array(train_x.detach().cpu().numpy(), dtype=np.float64, order="C")  # a copy: changed in place
@@ -101,25 +102,17 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
     vx = (val[0].detach().double().cpu().numpy() - centre) / scale if has_val else None
     vy = val[1].detach().cpu().numpy().astype(np.int64) if has_val else None
     grid = sorted(float(c) for c in grid) if has_val else [1.0]
-    threads = max(1, min(len(grid), threads if threads is not None else min(2, usable_cores())))
-    chains = [grid[i::threads] for i in range(threads)]
+    threads = max(1, threads if threads is not None else min(2, usable_cores()))
     single = x.astype(np.float32)
-    # set here, not in the threads (warning filters are global): convergence is reported in
-    # ``info``, and single precision may stall near the optimum, where float64 finishes
-    with threadpool_limits(1), warnings.catch_warnings():   # one BLAS thread per chain is fastest
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.filterwarnings("ignore", message="Line Search failed", category=UserWarning)
-        warnings.filterwarnings("ignore", message=".*line search", category=RuntimeWarning)
-        with ThreadPoolExecutor(threads) as pool:
-            fits = [fit for chain in pool.map(lambda cs: _fit_chain(x, y, cs, start, centre, scale, single),
-                                              chains)
-                    for fit in chain]
+    # one BLAS thread per block of rows: the blocks are the parallelism
+    with cpu_threads(1), ThreadPoolExecutor(threads) as pool:
+        fits = _fit_chain(x, y, grid, start, centre, scale, single, k, pool if threads > 1 else None)
     del single
     rows, best = [], None
-    for C, clf, converged, steps in sorted(fits, key=lambda f: f[0]):
+    for C, fit, converged, steps in sorted(fits, key=lambda f: f[0]):
         row = {"C": C, "converged": converged, "iterations": steps}
         if has_val:
-            p = np.clip(_probabilities(clf, vx, k), 1e-12, 1.0)
+            p = np.clip(probabilities(vx, fit.coef, fit.intercept), 1e-12, 1.0)
             row["val_accuracy"] = float((p.argmax(1) == vy).mean())
             row["val_loss"] = float(-np.log(p[np.arange(len(vy)), vy]).mean())
             key = (row["val_accuracy"], -row["val_loss"], -C)
@@ -127,9 +120,9 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
             key = (0.0, 0.0, 0.0)
         rows.append(row)
         if best is None or key > best[0]:
-            best = (key, C, _linear(clf, k, centre, scale), row)
+            best = (key, C, _linear(fit, k, centre, scale), row)
     _, C, head, chosen = best
-    solutions = {C: _on_raw_features(clf, centre, scale) for C, clf, _, _ in fits}
+    solutions = {C: _on_raw_features(fit, centre, scale) for C, fit, _, _ in fits}
     info = {"C": C, "val_accuracy": chosen.get("val_accuracy"), "val_loss": chosen.get("val_loss"),
             "converged": chosen["converged"], "iterations": chosen["iterations"], "scale": scale,
             "centre": centre, "grid": rows, "solutions": solutions}
@@ -137,26 +130,28 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
 
 
 def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict | None,
-               centre: np.ndarray, scale: float,
-               single: np.ndarray | None = None) -> list[tuple[float, object, bool, int]]:
+               centre: np.ndarray, scale: float, single: np.ndarray | None = None,
+               classes: int | None = None, pool=None) -> list[tuple[float, "logistic.Fit", bool, int]]:
     """Fit ``grid``'s strengths in turn, each from the previous solution of the chain.
 
     ``start[C]`` (a solution on raw features, from an earlier fit) is used as it is when it
     still passes the convergence test on these photos (the same photos: a re-run costs one
     gradient); otherwise, say after photos were added, it is set aside: from an old optimum
-    scikit-learn's Newton-CG took more steps than along the chain (benchmarks/own_photos.py),
-    and the chain gives the same head as a fit without ``start``.
+    Newton-CG took more steps than along the chain (benchmarks/own_photos.py), and the chain
+    gives the same head as a fit without ``start``.
 
-    With ``single`` (``x`` in float32), each ``C`` is first solved on it (at most
-    ``FAST_STEPS`` Newton steps), then on ``x`` from that solution until the gradient test holds
-    in double precision. From the third ``C`` of a chain on, the start is extrapolated from the
+    With ``single`` (``x`` in float32), each ``C`` is first solved with the Hessian products on
+    it (at most ``FAST_STEPS`` Newton steps; the gradient is computed on ``x``), then on ``x``
+    from that solution until the gradient test holds in double precision (usually at once). From the third ``C`` of a chain on, the start is extrapolated from the
     chain's last two solutions, linearly in ``log C`` (:func:`_predicted`): the solution moves
     smoothly along the grid, and this start cut the Hessian products of the weak-regularisation
     chain by about 15 % (on the features of the 4,000-photo folder ``benchmarks/own_photos.py``
-    writes). Returns ``(C, fitted float64 model, converged, Newton steps)`` per ``C``.
+    writes). Returns ``(C, fit in float64, converged, Newton steps)`` per ``C``.
     """
-    classes = len(np.unique(y))
-    shape = (1 if classes == 2 else classes, x.shape[1])   # scikit-learn's coef_ for these classes
+    from .logistic import newton_cg
+
+    classes = int(classes if classes is not None else len(np.unique(y)))
+    shape = (1 if classes == 2 else classes, x.shape[1])   # the rows of coef for these classes
     out: list = []
     path: list[tuple[float, np.ndarray, np.ndarray]] = []   # the chain's solutions so far
     for C in grid:
@@ -170,11 +165,12 @@ def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict 
         if kept is not None and max_gradient(x, y, C, *kept) <= TOL:
             w, b = kept                                     # still the optimum: only checked below
         elif single is not None:
-            fast = _newton(single, y, C, w, b, FAST_STEPS)
-            w, b, steps = fast.coef_, fast.intercept_, int(np.max(fast.n_iter_))
-        clf = _newton(x, y, C, w, b, MAX_ITER)
-        path.append((C, clf.coef_, clf.intercept_))
-        out.append((C, clf, bool(np.all(clf.n_iter_ < MAX_ITER)), steps + int(np.max(clf.n_iter_))))
+            fast = newton_cg(single, y, C, w, b, tol=TOL, max_iter=FAST_STEPS, classes=classes, exact=x,
+                             pool=pool)
+            w, b, steps = fast.coef, fast.intercept, fast.steps
+        fit = newton_cg(x, y, C, w, b, tol=TOL, max_iter=MAX_ITER, classes=classes, pool=pool)
+        path.append((C, fit.coef, fit.intercept))
+        out.append((C, fit, fit.converged, steps + fit.steps))
     return out
 
 
@@ -199,36 +195,18 @@ def _predicted(path: Sequence[tuple[float, np.ndarray, np.ndarray]], C: float):
 
 
 def max_gradient(x: np.ndarray, y: np.ndarray, C: float, w: np.ndarray, b: np.ndarray) -> float:
-    """The largest component, in absolute value, of the gradient that scikit-learn's solvers
-    drive below ``tol``: of the mean cross-entropy plus ``‖w‖² / (2 C n)`` at ``(w, b)``
-    (scikit-learn's ``coef_`` and ``intercept_``; two classes: one row, the second class's).
+    """The largest component, in absolute value, of the gradient the head's solver drives below
+    ``TOL`` (and scikit-learn's solvers below ``tol``): of the mean cross-entropy plus
+    ``‖w‖² / (2 C n)`` at ``(w, b)`` (``coef`` and ``intercept``; two classes: one row, the
+    second class's). :func:`course_lib.logistic.max_gradient`.
 
     >>> x, y = np.array([[-1.0], [1.0]]), np.array([0, 1])
     >>> round(max_gradient(x, y, 1.0, np.zeros((1, 1)), np.zeros(1)), 3)   # (0.5 - y) x, averaged
     0.5
     """
-    from scipy.special import expit, softmax
+    from . import logistic
 
-    n = len(y)
-    z = x @ np.asarray(w, dtype=np.float64).T + np.asarray(b, dtype=np.float64)
-    if z.shape[1] == 1:
-        r = (expit(z[:, 0]) - (y == y.max()))[:, None]
-    else:
-        r = softmax(z, axis=1)
-        r[np.arange(n), y] -= 1.0
-    grad_w = r.T @ x / n + np.asarray(w) / (C * n)
-    return float(max(np.abs(grad_w).max(), np.abs(r.sum(0) / n).max()))
-
-
-def _newton(x: np.ndarray, y: np.ndarray, C: float, w: np.ndarray | None, b: np.ndarray | None,
-            max_iter: int):
-    """scikit-learn's Newton-CG logistic regression on ``x`` (in its dtype), from ``(w, b)`` if given."""
-    from sklearn.linear_model import LogisticRegression
-
-    clf = LogisticRegression(C=C, solver=SOLVER, max_iter=max_iter, tol=TOL, warm_start=True)
-    if w is not None:
-        clf.coef_, clf.intercept_ = w.astype(x.dtype), b.astype(x.dtype)
-    return clf.fit(x, y)
+    return logistic.max_gradient(x, y, C, w, b)
 
 
 def save_solutions(path: str | Path, solutions: dict) -> Path:
@@ -268,25 +246,19 @@ def load_solutions(path: str | Path | None) -> dict | None:
         return None
 
 
-def _probabilities(clf, x: np.ndarray, k: int) -> np.ndarray:
-    p = np.zeros((len(x), k))
-    p[:, clf.classes_] = clf.predict_proba(x)
-    return p
+def _on_raw_features(fit, centre: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """A fit's ``(coef, intercept)``, fitted on ``(x - centre) / scale``, as weights on ``x``."""
+    coef = fit.coef / scale
+    return coef, fit.intercept - coef @ centre
 
 
-def _on_raw_features(clf, centre: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's ``(coef_, intercept_)``, fitted on ``(x - centre) / scale``, as weights on ``x``."""
-    coef = clf.coef_ / scale
-    return coef, clf.intercept_ - coef @ centre
-
-
-def _linear(clf, k: int, centre: np.ndarray, scale: float) -> "nn.Linear":
+def _linear(fit, k: int, centre: np.ndarray, scale: float) -> "nn.Linear":
     """The fitted model as an ``nn.Linear`` on raw features: ``w·(x - centre)/scale + b`` folded
     into one weight and bias (softmax of its output gives the model's probabilities)."""
     import torch
     from torch import nn
 
-    coef, intercept = _on_raw_features(clf, centre, scale)
+    coef, intercept = _on_raw_features(fit, centre, scale)
     if coef.shape[0] == 1:            # two classes: sigmoid(z) = softmax([-z/2, z/2])
         coef, intercept = np.vstack([-coef / 2, coef / 2]), np.r_[-intercept / 2, intercept / 2]
     head = nn.Linear(len(centre), k)
@@ -439,7 +411,7 @@ def train_folder(folder: str | Path, model_dir: str | Path, *, backbone: str = "
         "backbone": {"name": backbone, "weights_fingerprint": recipe.weights_fingerprint(extractor),
                      "num_features": int(train.x.shape[1]), "frozen": True},
         "preprocess": preprocess.to_dict(),
-        "head": {"kind": "multinomial logistic regression on the frozen features (L2; scikit-learn "
+        "head": {"kind": "multinomial logistic regression on the frozen features (L2; "
                          "Newton-CG trained to convergence, warm-started along the grid)",
                  "chosen": chosen, "C": info["C"], "converged": info["converged"],
                  "feature_scale": info["scale"], "grid": info["grid"]},

@@ -1,0 +1,95 @@
+"""course_lib.logistic: Newton-CG for the head, checked against scikit-learn's LogisticRegression."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from course_lib import logistic
+
+TOL = 1e-6
+
+
+def _data(classes: int, n: int = 240, d: int = 12, seed: int = 0, separation: float = 1.5):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    x = rng.normal(size=(n, d))
+    x[np.arange(n), y] += separation          # class c raises feature c: overlapping classes
+    return x, y
+
+
+@pytest.mark.parametrize("classes", [2, 4])
+@pytest.mark.parametrize("C", [0.001, 1.0, 100.0])
+def test_newton_cg_finds_scikit_learns_optimum(classes, C):
+    x, y = _data(classes)
+    fit = logistic.newton_cg(x, y, C, tol=TOL)
+    reference = LogisticRegression(C=C, solver="newton-cg", tol=1e-10, max_iter=1000).fit(x, y)
+    assert fit.converged and fit.max_gradient <= TOL and fit.steps >= 1 and fit.hessian_products >= 1
+    assert fit.coef.shape == reference.coef_.shape and fit.intercept.shape == reference.intercept_.shape
+    assert logistic.max_gradient(x, y, C, fit.coef, fit.intercept) <= TOL
+    # both near the one optimum of a strictly convex objective: the same model
+    assert np.allclose(fit.coef, reference.coef_, atol=1e-3 * max(1.0, np.abs(reference.coef_).max()))
+    assert np.allclose(logistic.probabilities(x, fit.coef, fit.intercept), reference.predict_proba(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_single_precision_then_double_reaches_the_double_precision_test(classes):
+    x, y = _data(classes, seed=1, separation=3.0)            # nearly separable: C = 100 is hard
+    fast = logistic.newton_cg(x.astype(np.float32), y, 100.0, tol=TOL, max_iter=100)
+    assert fast.coef.dtype == np.float64                      # parameters stay in double precision
+    fit = logistic.newton_cg(x, y, 100.0, fast.coef, fast.intercept, tol=TOL)
+    assert fit.converged and logistic.max_gradient(x, y, 100.0, fit.coef, fit.intercept) <= TOL
+    # with the float64 features for the gradient, single-precision products meet the test alone
+    exact = logistic.newton_cg(x.astype(np.float32), y, 100.0, tol=TOL, exact=x)
+    assert exact.converged and logistic.max_gradient(x, y, 100.0, exact.coef, exact.intercept) <= TOL
+    plain = logistic.newton_cg(x, y, 100.0, tol=TOL)
+    assert np.allclose(logistic.probabilities(x, fit.coef, fit.intercept),
+                       logistic.probabilities(x, plain.coef, plain.intercept), atol=1e-5)
+
+
+def test_a_start_at_the_optimum_costs_no_step_and_a_far_start_still_converges():
+    x, y = _data(3, seed=2)
+    fit = logistic.newton_cg(x, y, 1.0, tol=TOL)
+    again = logistic.newton_cg(x, y, 1.0, fit.coef, fit.intercept, tol=TOL)
+    assert (again.steps, again.hessian_products, again.converged) == (0, 0, True)
+    # 50 times too large: a full Newton step from there would overshoot; the line search holds it
+    far = logistic.newton_cg(x, y, 1.0, 50 * fit.coef, fit.intercept - 20, tol=TOL)
+    assert far.converged and np.allclose(far.coef, fit.coef, atol=1e-4)
+
+
+def test_the_line_search_refuses_a_direction_that_does_not_descend():
+    x, y = _data(2)
+    problem = logistic._Problem(x, y, 1.0, 2)
+    theta = np.zeros(x.shape[1] + 1)
+    z = problem.logits(theta)
+    _, g = problem.gradient(z, theta)
+    assert logistic._line_search(problem, theta, z, g, g.copy()) is None       # uphill
+    alpha = logistic._line_search(problem, theta, z, g, -g)                     # downhill
+    assert alpha is not None and alpha > 0
+    assert problem.loss(problem.logits(theta - alpha * g), theta - alpha * g) < problem.loss(z, theta)
+
+
+def test_a_capped_run_reports_not_converged():
+    x, y = _data(4, seed=3, separation=3.0)
+    fit = logistic.newton_cg(x, y, 100.0, tol=TOL, max_iter=1)
+    assert fit.steps == 1 and not fit.converged and fit.max_gradient > TOL
+
+
+@pytest.mark.parametrize("classes", [2, 4])
+def test_passes_split_over_threads_give_the_same_products_and_model(classes):
+    from concurrent.futures import ThreadPoolExecutor
+
+    x, y = _data(classes, n=301, seed=4)                        # an odd count: unequal blocks
+    with ThreadPoolExecutor(3) as pool:
+        whole, blocks = logistic._Problem(x, y, 1.0, classes), logistic._Problem(x, y, 1.0, classes, pool=pool)
+        assert len(blocks.blocks) == 3 and sum(b.stop - b.start for b in blocks.blocks) == len(y)
+        rng = np.random.default_rng(0)
+        theta, v = rng.normal(size=(2, whole.rows * (x.shape[1] + 1)))
+        z = whole.logits(theta)
+        assert np.allclose(blocks.logits(theta), z)
+        p, g = whole.gradient(z, theta)
+        assert np.allclose(blocks.gradient(z, theta)[1], g)
+        assert np.allclose(blocks.hessian_product(p, v), whole.hessian_product(p, v))
+        fit = logistic.newton_cg(x, y, 1.0, tol=TOL, pool=pool)
+    plain = logistic.newton_cg(x, y, 1.0, tol=TOL)
+    assert fit.converged and np.allclose(fit.coef, plain.coef, atol=1e-5)

@@ -25,6 +25,7 @@ Modules, one job each (CONTRIBUTING.md says which notebooks use which):
 - ``inspect_model``: forward hooks, feature maps, filters, FLOPs and seconds per image
 - ``interpret``: confusion matrix, per-class precision and recall, worst mistakes, the cleaner
 - ``layer_transfer``: which layers transfer (copy the first n blocks, frozen or fine-tuned)
+- ``logistic``: logistic regression by Newton-CG in NumPy (scikit-learn's objective and algorithm), for the command's head
 - ``loop``: the one step-budgeted training loop, the ledger that counts it, convex heads, ``Budget``
 - ``models``: pretrained backbones, preprocessing, heads, freezing, ``evaluating``
 - ``objectives``: softmax, cross-entropy and empirical risk from scratch

@@ -42,7 +42,7 @@ from .devices import pick_device, to_device
 from .errors import BadImageError
 from .models import evaluating
 
-FEATURES_FORMAT = "course_lib.features/1"
+FEATURES_FORMAT = "course_lib.features/2"   # /2: photos known by SHA-256 (/1: BLAKE2b)
 FLUSH_EVERY = 256        # features written to disk at least this often (an interrupted run keeps them)
 MAX_SHARDS = 16          # more cache files than this are merged into one
 

@@ -4,6 +4,7 @@ processes (fork and spawn), memory flat in the number of photos, cache hits, new
 unreadable files, interrupted runs, clearing."""
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -75,6 +76,7 @@ def test_stream_keeps_order_and_never_stops_at_a_bad_file(tmp_path):
     assert torch.equal(first.images[0], Preprocess(SIZE).prepare(files[0]))     # the one preprocessing
     assert torch.equal(first.images[0].float() / 255.0, Preprocess(SIZE).resize_crop(files[0]))
     assert first.digests[0] == photos.content_digest(files[0].read_bytes())
+    assert first.digests[0] == hashlib.sha256(files[0].read_bytes()).hexdigest()[:32]   # SHA-256: the fast one
 
 
 def test_worker_processes_give_what_the_main_process_gives(tmp_path):

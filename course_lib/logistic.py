@@ -11,8 +11,12 @@ when the residual is small relative to the gradient (an inexact Newton method: l
 the optimum, tight near it), then searches the line ``θ + αp`` for the step that (nearly)
 minimises the loss: one more pass over ``x`` gives the logits along the whole line, so the
 search costs no further pass. The solver stops when no gradient component exceeds ``tol``.
-This is the algorithm of scikit-learn's ``newton-cg`` solver (its inner solver, its stopping
-rules), without importing scikit-learn and SciPy (about 0.8 s in a fresh process).
+The inner solver and both stopping rules are those of scikit-learn's ``newton-cg`` solver; its
+line search (SciPy's Wolfe search, a pass over ``x`` per trial step) is replaced by this one.
+The result is the same optimum (``tests/test_logistic.py`` checks it against scikit-learn),
+without importing scikit-learn and SciPy (0.8 s in a fresh process). With a thread ``pool``,
+each pass is split into blocks of rows computed at once (1.4 ms per Hessian product on two
+threads against 2.5 ms on one, for 2,400 × 1,280 float32 features).
 
 ``x`` may be float32: the Hessian products are then single precision (half the memory
 traffic); with ``exact`` (the same features in float64) the gradient, and so the stopping test,
@@ -26,6 +30,8 @@ is computed in double precision. The softmax, the loss and the parameters are al
 from __future__ import annotations
 
 import math
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,7 +72,7 @@ class _Problem:
     features is split into as many blocks of rows, one per thread."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, C: float, classes: int, exact: np.ndarray | None = None,
-                 pool=None):
+                 pool: ThreadPoolExecutor | None = None, parts: int = 1):
         self.x = np.ascontiguousarray(x)                           # no copy for a C-ordered array
         self.exact = self.x if exact is None else np.ascontiguousarray(exact)
         self.n, self.d = self.x.shape
@@ -77,8 +83,7 @@ class _Problem:
         self.reg = 1.0 / (C * self.n)
         self.products = 0
         self.pool = pool
-        parts = pool._max_workers if pool is not None else 1
-        edges = np.linspace(0, self.n, parts + 1).astype(int)
+        edges = np.linspace(0, self.n, (parts if pool is not None else 1) + 1).astype(int)
         self.blocks = [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
     def _over_rows(self, part):
@@ -171,12 +176,14 @@ def _conjugate_gradient(product, g: np.ndarray, tol: float, max_inner: int) -> n
 
 def newton_cg(x: np.ndarray, y: np.ndarray, C: float, coef: np.ndarray | None = None,
               intercept: np.ndarray | None = None, *, tol: float = 1e-6, max_iter: int = 100,
-              classes: int | None = None, exact: np.ndarray | None = None, pool=None) -> Fit:
+              classes: int | None = None, exact: np.ndarray | None = None, threads: int = 1) -> Fit:
     """Fit ``LogisticRegression(C=C)``'s objective on ``x`` (float32 or float64) and labels
     ``y`` (0 … classes - 1), from ``(coef, intercept)`` if given, else from zero.
 
     Stops when no gradient component exceeds ``tol`` (``converged``), after ``max_iter``
     Newton steps, or when no step lowers the loss any more (single precision near its floor).
+    ``threads > 1`` splits every pass over the features into that many blocks of rows computed
+    at once (limit BLAS to one thread meanwhile, e.g. ``threadpoolctl.threadpool_limits(1)``).
 
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(90, 3)); y = np.argmax(x, 1)
@@ -188,7 +195,11 @@ def newton_cg(x: np.ndarray, y: np.ndarray, C: float, coef: np.ndarray | None = 
     (0, 0)
     """
     classes = int(classes if classes is not None else np.max(y) + 1)
-    problem = _Problem(x, y, C, classes, exact, pool)
+    with ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
+        return _solve(_Problem(x, y, C, classes, exact, pool, threads), coef, intercept, tol, max_iter)
+
+
+def _solve(problem: _Problem, coef, intercept, tol: float, max_iter: int) -> Fit:
     theta = np.zeros(problem.rows * (problem.d + 1))
     if coef is not None:
         theta = _theta(coef, intercept)

@@ -82,8 +82,6 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
     Returns ``(head, info)`` with the chosen ``C``, ``val_accuracy``, ``converged``, every grid
     point's validation scores (``grid``) and every grid point's solution (``solutions``).
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from .cpu import cpu_threads
     from .logistic import probabilities
     from .photos import usable_cores
@@ -104,9 +102,8 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
     grid = sorted(float(c) for c in grid) if has_val else [1.0]
     threads = max(1, threads if threads is not None else min(2, usable_cores()))
     single = x.astype(np.float32)
-    # one BLAS thread per block of rows: the blocks are the parallelism
-    with cpu_threads(1), ThreadPoolExecutor(threads) as pool:
-        fits = _fit_chain(x, y, grid, start, centre, scale, single, k, pool if threads > 1 else None)
+    with cpu_threads(1):   # one BLAS thread per block of rows: the blocks are the parallelism
+        fits = _fit_chain(x, y, grid, start, centre, scale, single, k, threads)
     del single
     rows, best = [], None
     for C, fit, converged, steps in sorted(fits, key=lambda f: f[0]):
@@ -131,7 +128,7 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
 
 def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict | None,
                centre: np.ndarray, scale: float, single: np.ndarray | None = None,
-               classes: int | None = None, pool=None) -> list[tuple[float, "logistic.Fit", bool, int]]:
+               classes: int | None = None, threads: int = 1) -> list[tuple[float, "logistic.Fit", bool, int]]:
     """Fit ``grid``'s strengths in turn, each from the previous solution of the chain.
 
     ``start[C]`` (a solution on raw features, from an earlier fit) is used as it is when it
@@ -166,9 +163,9 @@ def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict 
             w, b = kept                                     # still the optimum: only checked below
         elif single is not None:
             fast = newton_cg(single, y, C, w, b, tol=TOL, max_iter=FAST_STEPS, classes=classes, exact=x,
-                             pool=pool)
+                             threads=threads)
             w, b, steps = fast.coef, fast.intercept, fast.steps
-        fit = newton_cg(x, y, C, w, b, tol=TOL, max_iter=MAX_ITER, classes=classes, pool=pool)
+        fit = newton_cg(x, y, C, w, b, tol=TOL, max_iter=MAX_ITER, classes=classes, threads=threads)
         path.append((C, fit.coef, fit.intercept))
         out.append((C, fit, fit.converged, steps + fit.steps))
     return out

@@ -81,7 +81,7 @@ def test_passes_split_over_threads_give_the_same_products_and_model(classes):
 
     x, y = _data(classes, n=301, seed=4)                        # an odd count: unequal blocks
     with ThreadPoolExecutor(3) as pool:
-        whole, blocks = logistic._Problem(x, y, 1.0, classes), logistic._Problem(x, y, 1.0, classes, pool=pool)
+        whole, blocks = logistic._Problem(x, y, 1.0, classes), logistic._Problem(x, y, 1.0, classes, pool=pool, parts=3)
         assert len(blocks.blocks) == 3 and sum(b.stop - b.start for b in blocks.blocks) == len(y)
         rng = np.random.default_rng(0)
         theta, v = rng.normal(size=(2, whole.rows * (x.shape[1] + 1)))
@@ -90,6 +90,6 @@ def test_passes_split_over_threads_give_the_same_products_and_model(classes):
         p, g = whole.gradient(z, theta)
         assert np.allclose(blocks.gradient(z, theta)[1], g)
         assert np.allclose(blocks.hessian_product(p, v), whole.hessian_product(p, v))
-        fit = logistic.newton_cg(x, y, 1.0, tol=TOL, pool=pool)
+    fit = logistic.newton_cg(x, y, 1.0, tol=TOL, threads=3)
     plain = logistic.newton_cg(x, y, 1.0, tol=TOL)
     assert fit.converged and np.allclose(fit.coef, plain.coef, atol=1e-5)

@@ -195,6 +195,12 @@ def newton_cg(x: np.ndarray, y: np.ndarray, C: float, coef: np.ndarray | None = 
     (0, 0)
     """
     classes = int(classes if classes is not None else np.max(y) + 1)
+    if classes < 2:
+        raise ValueError("A classifier needs at least two classes; the labels hold one.")
+    missing = sorted(set(range(classes)) - set(np.unique(y).tolist()))
+    if missing or np.min(y) < 0 or np.max(y) >= classes:
+        raise ValueError(f"Labels must be 0 … {classes - 1}, each at least once (missing: {missing}); "
+                         "a class without examples has no finite optimum.")
     with ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
         return _solve(_Problem(x, y, C, classes, exact, pool, threads), coef, intercept, tol, max_iter)
 

@@ -93,3 +93,13 @@ def test_passes_split_over_threads_give_the_same_products_and_model(classes):
     fit = logistic.newton_cg(x, y, 1.0, tol=TOL, threads=3)
     plain = logistic.newton_cg(x, y, 1.0, tol=TOL)
     assert fit.converged and np.allclose(fit.coef, plain.coef, atol=1e-5)
+
+
+def test_labels_must_cover_every_class():
+    x, y = _data(3)
+    with pytest.raises(ValueError, match=r"missing: \[3\]"):
+        logistic.newton_cg(x, y, 1.0, classes=4)
+    with pytest.raises(ValueError, match="at least two classes"):
+        logistic.newton_cg(x, np.zeros(len(y), dtype=int), 1.0)
+    with pytest.raises(ValueError, match="Labels must be 0 … 2"):
+        logistic.newton_cg(x, y - 1, 1.0, classes=3)

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ARMIJO = 1e-4          # the sufficient decrease a step must reach: f(θ + αp) ≤ f(θ) + ARMIJO·α·gᵀp
-HALVINGS = 30          # steps tried per line search: 1, ½, … 2⁻²⁹
-LINE_STEPS = 20        # one-dimensional Newton iterations per line search
+LINE_STEPS = 20        # one-dimensional Newton iterations per line search…
 WOLFE = 0.1            # …until the loss's slope along the line has shrunk to this share
+ARMIJO = 1e-4          # the decrease that step must bring: f(θ + αp) ≤ f(θ) + ARMIJO·α·gᵀp…
+HALVINGS = 30          # …else α is halved, at most this many times
 MAX_INNER = 200        # conjugate-gradient iterations per Newton step (scikit-learn's maxinner)
 
 

@@ -57,9 +57,13 @@ class Fit:
     hessian_products: int
 
 
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    m = z.max(1, keepdims=True)                                  # no overflow for large logits
+    return z - m - np.log(np.exp(z - m).sum(1, keepdims=True))
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
+    return np.exp(_log_softmax(z))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -111,8 +115,7 @@ class _Problem:
         if self.rows == 1:
             per = np.logaddexp(0.0, z) - self.target * z
         else:
-            m = z.max(1, keepdims=True)
-            per = m + np.log(np.exp(z - m).sum(1, keepdims=True)) - (z * self.target).sum(1, keepdims=True)
+            per = -(_log_softmax(z) * self.target).sum(1, keepdims=True)
         return float(per.mean() + 0.5 * self.reg * np.dot(w.ravel(), w.ravel()))
 
     def gradient(self, z: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -45,7 +45,6 @@ import numpy as np
 HEAD_GRID = tuple(10.0 ** e for e in range(-3, 3))   # C: 0.001, 0.01, …, 100 (a decade apart)
 MAX_ITER = 5000
 TOL = 1e-6            # the solver stops when no gradient component exceeds this (scikit-learn: 1e-4)
-SOLVER = "newton-cg"  # Newton's method (course_lib.logistic): a few steps per C, where L-BFGS took hundreds
 FAST_STEPS = 100      # Newton steps in single precision (half the memory traffic) before the float64 check
 PACKAGES = ("torch", "torchvision", "numpy", "pillow", "safetensors",
             "efficientnet-lite-pytorch")
@@ -62,7 +61,7 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
 
     For each inverse regularisation strength ``C`` in ``grid`` (strong to weak: 0.001 … 100),
     Newton-CG (:mod:`course_lib.logistic`: scikit-learn's ``newton-cg`` algorithm and objective,
-    in torch) fits the convex loss to convergence (no gradient component above ``TOL``) on the
+    in NumPy; a few steps per ``C``, where L-BFGS took hundreds) fits the convex loss to convergence (no gradient component above ``TOL``) on the
     training features; the ``C`` with the best validation accuracy is kept
     (ties: the lower validation loss, then the stronger regularisation). Without validation
     photos ``C = 1``. Features are centred and divided by one number (their root mean square):
@@ -139,8 +138,9 @@ def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict 
 
     With ``single`` (``x`` in float32), each ``C`` is first solved with the Hessian products on
     it (at most ``FAST_STEPS`` Newton steps; the gradient is computed on ``x``), then on ``x``
-    from that solution until the gradient test holds in double precision (usually at once). From the third ``C`` of a chain on, the start is extrapolated from the
-    chain's last two solutions, linearly in ``log C`` (:func:`_predicted`): the solution moves
+    from that solution until the gradient test holds in double precision (usually at once).
+    From the third ``C`` of a chain on, the start is extrapolated from the chain's last two
+    solutions, linearly in ``log C`` (:func:`_predicted`): the solution moves
     smoothly along the grid, and this start cut the Hessian products of the weak-regularisation
     chain by about 15 % (on the features of the 4,000-photo folder ``benchmarks/own_photos.py``
     writes). Returns ``(C, fit in float64, converged, Newton steps)`` per ``C``.

@@ -1222,8 +1222,8 @@ def build_parser(repo: Path = REPO) -> argparse.ArgumentParser:
             install=True, passes="pytest (e.g. -k launcher, -x)")
     command("bench", "set up, then re-measure the notebooks (rewrites README tables)",
             "Set up (as `setup`), then run benchmarks/run_notebooks.py (each notebook's time and "
-            "memory: README and INSTRUCTORS tables), benchmarks/speed.py and "
-            "benchmarks/own_photos.py.",
+            "memory: README and INSTRUCTORS tables), benchmarks/robustness.py (every verdict of "
+            "06-11 at 4x the budget), benchmarks/speed.py and benchmarks/own_photos.py.",
             install=True, passes="benchmarks/run_notebooks.py (e.g. --no-readme)")
     kit = command("wheelhouse", "build a room kit: every wheel, the course, checksums (maintainers)",
                   "Build a self-contained room kit in DIR on a connected machine: every wheel "

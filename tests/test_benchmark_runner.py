@@ -154,3 +154,10 @@ def test_each_verdict_keeps_the_date_of_the_bench_run_that_checked_it(tmp_path, 
     assert (entries["06/x"]["date"], entries["07/x"]["date"]) == ("monday", "tuesday")
     robustness.build("thursday")                                   # every notebook run at 4×
     assert {e["date"] for e in json.loads(table.read_text())["verdicts"].values()} == {"thursday"}
+
+
+def test_the_benchmarks_readme_states_the_budgets_the_runner_checks():
+    text = (REPO_DIR / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    assert f"**≤ {runner.MINUTES_BUDGET:g} minutes**" in text
+    assert f"**≤ {runner.GB_BUDGET:g} GB**" in text
+    assert f"**≤ {runner.TOTAL_BUDGET:g} minutes**" in text

@@ -103,3 +103,32 @@ def test_labels_must_cover_every_class():
         logistic.newton_cg(x, np.zeros(len(y), dtype=int), 1.0)
     with pytest.raises(ValueError, match="Labels must be 0 … 2"):
         logistic.newton_cg(x, y - 1, 1.0, classes=3)
+
+
+def test_the_inner_solver_stops_once_its_residual_is_within_half_the_tolerance(monkeypatch):
+    """The residual of ``H p = -g`` is, to first order, the gradient after the step: once no
+    component exceeds half of ``tol``, solving further cannot change what the stopping test sees."""
+    h = np.diag([1.0, 1e-4])                                  # ill-conditioned: slow for CG
+    g = np.array([1e-6, 3e-6])
+    calls = []
+
+    def product(v):
+        calls.append(1)
+        return h @ v
+
+    p = logistic._conjugate_gradient(product, g, tol=0.0, max_inner=50, enough=0.5 * TOL)
+    assert np.abs(g + h @ p).max() <= 0.5 * TOL and len(calls) < 50
+    calls.clear()
+    logistic._conjugate_gradient(product, g, tol=0.0, max_inner=50)   # scikit-learn's rules alone: no stop
+    assert len(calls) > 2
+
+    x, y = _data(4, seed=1, separation=3.0)                  # nearly separable at C = 100
+    fit = logistic.newton_cg(x.astype(np.float32), y, 100.0, tol=TOL, exact=x)
+    monkeypatch.setattr(logistic, "ENOUGH", 0.0)
+    before = logistic.newton_cg(x.astype(np.float32), y, 100.0, tol=TOL, exact=x)
+    assert fit.converged and before.converged and fit.max_gradient <= TOL
+    assert fit.hessian_products <= before.hessian_products
+    # the same optimum to what the stopping test can tell apart (the objective is flat here: C = 100)
+    assert np.allclose(fit.coef, before.coef, atol=1e-3 * np.abs(before.coef).max())
+    assert np.allclose(logistic.probabilities(x, fit.coef, fit.intercept),
+                       logistic.probabilities(x, before.coef, before.intercept), atol=1e-4)

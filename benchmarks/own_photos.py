@@ -18,9 +18,8 @@ course_lib.train`` runs):
    1 % new photos, against the first run's time. Each size is run ``--repeats`` times (3),
    the sizes taking turns (1,000, 4,000, 1,000, ...), and so is the second run (each from a
    copy of the cache the last first run left); the targets are read on the median run: on a
-   shared virtual machine the same run's speed drifts by 10-20 % within minutes,
-   and its peak memory by about 100 MB (the memory the C library keeps between batches), so
-   one run of each size can pass or fail by luck. Every run is listed;
+   shared virtual machine the same run's speed and peak memory drift from run to run (the
+   report prints how far), so one run of each size can pass or fail by luck. Every run is listed;
 3. the decision report on the demo folder (``python -m course_lib.train FOLDER MODEL_DIR --compare``'s
    :func:`course_lib.decide.decision_report`, as notebook 10 calls it: 64 px, 3 paired splits, ≤ 20
    optimizer steps per rate): wall time, CPU time, peak memory and its verdicts
@@ -350,13 +349,14 @@ def _rates(r: dict) -> dict[str, float]:
 
 
 def report(demo: dict, scale: dict[int, list[dict]], second: dict[int, list[dict]], size: int, grow: float,
-           decision: dict | None = None) -> str:
+           decision: dict | None = None, measured: datetime | None = None) -> str:
+    """The Markdown report; ``measured``: when the runs ended (default: now)."""
     import torch
 
     lines = [
         f"## Own photos at real scale: `python -m course_lib.train`, {size} px",
         "",
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `benchmarks/own_photos.py` on "
+        f"Measured {measured or datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `benchmarks/own_photos.py` on "
         f"{os.cpu_count()} CPU cores ({platform.machine()}), torch {torch.__version__}, each run in a fresh "
         "process with an empty feature cache. The load average (1 / 5 / 15 min) is given for every run: a load "
         "above the number of cores means other work shared the processors and its times are inflated; the "
@@ -393,7 +393,9 @@ def report(demo: dict, scale: dict[int, list[dict]], second: dict[int, list[dict
     sizes = sorted(scale)
     smalls, bigs = scale[sizes[0]], scale[sizes[-1]]
     big = _median_run(bigs)
-    growth = _median([_peak(r) for r in bigs]) / _median([_peak(r) for r in smalls])
+    peaks = {n: [_peak(r) for r in scale[n]] for n in sizes}
+    growth = _median(peaks[sizes[-1]]) / _median(peaks[sizes[0]])
+    alone = [rate for runs in scale.values() for r in runs for rate in _network(r, "lanes")[:2]]
     decode_ms = _median([1000 * r["cpu_workers"] / r["photos"] for r in bigs])
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     lanes_rate, lanes_ms = (_median([_network(r, "lanes")[i] for r in bigs]) for i in (2, 3))
@@ -403,9 +405,10 @@ def report(demo: dict, scale: dict[int, list[dict]], second: dict[int, list[dict
     n_runs = len(bigs)
     lines += ["",
               (f"Each size ran {n_runs} times, the sizes taking turns; the targets are read on the median run (the "
-               "range over the runs in brackets). On this kind of machine (a shared virtual machine) the network "
-               "alone drifts by 10–20 % within minutes, and one run of each size can pass or fail by luck; every "
-               "run is in the table." if n_runs > 1 else "Each size ran once (`--repeats 1`)."),
+               "range over the runs in brackets). The same network alone, timed before and after each run, gave "
+               f"{min(alone):.1f} to {max(alone):.1f} photos / s over this benchmark ({100 * (max(alone) / min(alone) - 1):.0f} % "
+               "apart): one run of each size can pass or fail by luck; every run is in the table."
+               if n_runs > 1 else "Each size ran once (`--repeats 1`)."),
               ""]
     for n in sizes:
         runs = scale[n]
@@ -413,7 +416,6 @@ def report(demo: dict, scale: dict[int, list[dict]], second: dict[int, list[dict
             ratios = [_rates(r)["whole"] / _network(r, key)[2] for r in runs]
             lines.append(f"- {runs[0]['photos']:,} photos, whole command ÷ {name}: **{_median(ratios):.2f}** "
                          f"({_span(ratios, '.2f')}; target ≥ {SPEED_TARGET:.2f}).")
-    peaks = {n: [_peak(r) for r in scale[n]] for n in sizes}
     lines += [f"- Peak memory, median: {_median(peaks[sizes[0]]):.0f} MB at {smalls[0]['photos']:,} photos "
               f"({_span(peaks[sizes[0]], '.0f')}), {_median(peaks[sizes[-1]]):.0f} MB at {bigs[0]['photos']:,} "
               f"({_span(peaks[sizes[-1]], '.0f')}): **{growth:.2f}×** (target ≤ {GROWTH_LIMIT:.2f}×) and at most "
@@ -494,7 +496,9 @@ def main(argv=None) -> int:
         kept = json.loads(args.report_from.read_text())
         scale = {int(n): r if isinstance(r, list) else [r] for n, r in kept["scale"].items()}
         second = {int(n): r if isinstance(r, list) else [r] for n, r in kept["second"].items()}
-        return _write(report(kept["demo"], scale, second, args.size, args.grow, kept["decision"]), args)
+        measured = (datetime.fromisoformat(kept["measured"]) if "measured" in kept else   # older files: when written
+                    datetime.fromtimestamp(args.report_from.stat().st_mtime, timezone.utc))
+        return _write(report(kept["demo"], scale, second, args.size, args.grow, kept["decision"], measured), args)
 
     import build_demo_folder
 
@@ -544,9 +548,11 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     raw = Path(tempfile.gettempdir()) / "own_photos_raw.json"
-    raw.write_text(json.dumps({"demo": demo, "scale": scale, "second": second, "decision": decision}))
+    measured = datetime.now(timezone.utc)
+    raw.write_text(json.dumps({"demo": demo, "scale": scale, "second": second, "decision": decision,
+                               "measured": measured.isoformat()}))
     print(f"measurements kept in {raw} (--report-from rewrites the report from them)", flush=True)
-    return _write(report(demo, scale, second, args.size, args.grow, decision), args)
+    return _write(report(demo, scale, second, args.size, args.grow, decision, measured), args)
 
 
 def _write(text: str, args: argparse.Namespace) -> int:

@@ -76,7 +76,7 @@ def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tup
     >>> [round(v, 3) for v in accuracy_interval(40, 40)]
     [0.912, 1.0]
     """
-    from statistics import NormalDist   # the standard library's quantile: SciPy takes 0.4 s to import
+    from statistics import NormalDist   # the standard library's quantile: no SciPy import
 
     if total <= 0:
         raise ValueError("An accuracy needs at least one photo.")

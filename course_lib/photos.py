@@ -614,8 +614,7 @@ DIGEST_SIZE = 16     # bytes kept of a file's SHA-256 content digest
 def content_digest(data: bytes) -> str:
     """A file's identity for caches: the first 16 bytes of the SHA-256 digest of its bytes (32
     hex digits). SHA-256 rather than BLAKE2b: processors with SHA instructions (most x86 and ARM
-    chips since about 2017) hash it about twice as fast (1.8 against 0.9 GB/s on the course's
-    2-core machine), and a second run hashes every photo of the folder.
+    chips since about 2017) hash it faster, and a second run hashes every photo of the folder.
 
     A file whose content changes gets another digest, whatever its name or date.
 

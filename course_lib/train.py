@@ -61,8 +61,9 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
 
     For each inverse regularisation strength ``C`` in ``grid`` (strong to weak: 0.001 … 100),
     Newton-CG (:mod:`course_lib.logistic`: scikit-learn's ``newton-cg`` algorithm and objective,
-    in NumPy; a few steps per ``C``, where L-BFGS took hundreds) fits the convex loss to convergence (no gradient component above ``TOL``) on the
-    training features; the ``C`` with the best validation accuracy is kept
+    in NumPy; a few steps per ``C``, where L-BFGS took hundreds) fits the convex loss to
+    convergence (no gradient component above ``TOL``) on the training features; the ``C`` with
+    the best validation accuracy is kept
     (ties: the lower validation loss, then the stronger regularisation). Without validation
     photos ``C = 1``. Features are centred and divided by one number (their root mean square):
     the model is the same (the intercept is not penalised), the solver converges in fewer steps
@@ -105,7 +106,7 @@ def fit_head(train_x: "torch.Tensor", train_y: "torch.Tensor",
         fits = _fit_chain(x, y, grid, start, centre, scale, single, k, threads)
     del single
     rows, best = [], None
-    for C, fit, converged, steps in sorted(fits, key=lambda f: f[0]):
+    for C, fit, converged, steps in fits:   # the chain ran through the sorted grid
         row = {"C": C, "converged": converged, "iterations": steps}
         if has_val:
             p = np.clip(probabilities(vx, fit.coef, fit.intercept), 1e-12, 1.0)

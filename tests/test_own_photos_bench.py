@@ -50,7 +50,7 @@ def test_the_targets_are_read_on_the_median_run_and_every_run_is_listed():
     assert "**1.10×**" in text and "(760–900)" in text and "at most 930 MB" in text
     # whole command ÷ the network alone (60 photos / s): median of 50, 40, 51.3 photos / s at 4,000
     assert "4,000 photos, whole command ÷ the network as the command runs it: **0.83** (0.67–0.85" in text
-    assert "Each size ran 3 times" in text
+    assert "Each size ran 3 times" in text and "gave 60.0 to 60.0 photos / s over this benchmark (0 % apart)" in text
     # the median second run (1.5 s and 6.0 s) against the median first run (20 s and 80 s)
     assert "the second run, median 1.5 s (1.2–3.0), against the first run's median 20.0 s: **0.075**" in text
     assert "the second run, median 6.0 s (5.0–9.0), against the first run's median 80.0 s: **0.075**" in text
@@ -68,6 +68,11 @@ def test_measurements_kept_by_an_earlier_version_still_give_a_report(tmp_path):
     assert bench.main(["--report-from", str(raw), "--no-readme", "--output", str(out)]) == 0
     text = out.read_text()
     assert "Each size ran once" in text and "**1.12×**" in text and "**0.113**" in text
+    # the time the runs were measured, not the time the report is rewritten
+    kept["measured"] = "2026-01-02T03:04:00+00:00"
+    raw.write_text(json.dumps(kept))
+    bench.main(["--report-from", str(raw), "--no-readme", "--output", str(out)])
+    assert "Measured 2026-01-02 03:04 UTC" in out.read_text()
 
 
 def test_the_readme_states_the_targets_the_benchmark_reads():

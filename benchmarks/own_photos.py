@@ -61,6 +61,7 @@ GROWTH_LIMIT = 1.15      # peak memory at the largest size ÷ at the smallest
 SPEED_TARGET = 0.80      # the whole command ÷ the network alone
 SECOND_RUN_LIMIT = 0.10  # a second run after adding 1 % new photos ÷ the first run
 DECISION_LIMIT_S = 180   # the decision report on the demo folder
+REPEATS = 5              # first runs of each size: the network alone drifts between its short windows
 _STATE: dict = {}
 
 
@@ -477,7 +478,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000], help="folder sizes (photos)")
     parser.add_argument("--grow", type=float, default=0.01, help="share of new photos before the second run")
-    parser.add_argument("--repeats", type=int, default=3,
+    parser.add_argument("--repeats", type=int, default=REPEATS,
                         help="first runs of each size (the sizes take turns); targets read on the median")
     parser.add_argument("--size", type=int, default=224, help="image size in pixels")
     parser.add_argument("--output", type=Path, default=HERE / "own_photos.md",

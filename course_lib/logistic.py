@@ -17,6 +17,12 @@ one more way for the inner solver to stop: once no component of its residual exc
 scikit-learn's relative rule asks for more precision than the stopping test can see (the last
 steps of weak regularisation ran into the iteration cap), so this saves Hessian products and
 gives the same models to the stopping test (``tests/test_logistic.py``). Its line search (SciPy's Wolfe search, a pass over ``x`` per trial step) is replaced by this one.
+
+Given the :func:`spectrum` of ``xᵀx / n``, the conjugate gradients are preconditioned by the
+Hessian with every example's weight ``p(1 − p)`` replaced by its class's mean: ``w̄·xᵀx/n + λI``
+per row of ``coef``, inverted through the eigenvectors. Features of a pretrained network are
+strongly correlated, so plain conjugate gradients need many Hessian products per Newton step;
+this inverse follows their correlations, and the stopping test is unchanged.
 The result is the same optimum (``tests/test_logistic.py`` checks it against scikit-learn),
 without importing scikit-learn and SciPy (slow to import in a fresh process). With a thread
 ``pool``, each pass is split into blocks of rows computed at once, one per thread.
@@ -74,13 +80,44 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))                      # no overflow for large |z|
 
 
+@dataclass(frozen=True)
+class Spectrum:
+    """Eigenvalues and orthonormal eigenvectors (columns) of ``xᵀx / n``: all of them when
+    ``n ≥ d``, else the nonzero ones (``complete`` is then ``False``)."""
+
+    values: np.ndarray
+    vectors: np.ndarray
+    complete: bool
+
+
+def spectrum(x: np.ndarray) -> Spectrum:
+    """The :class:`Spectrum` of ``xᵀx / n`` (features in rows, centred for the best preconditioner),
+    from the smaller of ``xᵀx`` (d × d) and ``xxᵀ`` (n × n).
+
+    >>> sp = spectrum(np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 2.0], [0.0, -2.0]]))
+    >>> sp.values.round(6).tolist(), sp.complete
+    ([0.5, 2.0], True)
+    >>> spectrum(np.array([[3.0, 4.0]])).values.round(6).tolist()     # n < d: the nonzero part
+    [25.0]
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n, d = x.shape
+    if n >= d:   # every direction: single precision suffices for a preconditioner (half the traffic)
+        values, vectors = np.linalg.eigh(x.T @ x / n)
+        return Spectrum(np.maximum(values, 0.0), vectors.astype(np.float32), True)
+    values, u = np.linalg.eigh(x @ x.T / n)
+    keep = values > max(float(values.max(initial=0.0)), np.finfo(np.float64).tiny) * 1e-12
+    values, u = values[keep], u[:, keep]
+    return Spectrum(values, (x.T @ u) / np.sqrt(n * values), False)
+
+
 class _Problem:
     """The objective on fixed data: loss, gradient and Hessian products at a parameter vector
     ``θ = (coef.ravel(), intercept)`` (float64). With a thread ``pool``, every pass over the
     features is split into as many blocks of rows, one per thread."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, C: float, classes: int, exact: np.ndarray | None = None,
-                 pool: ThreadPoolExecutor | None = None, parts: int = 1):
+                 pool: ThreadPoolExecutor | None = None, parts: int = 1, spectrum: Spectrum | None = None):
         self.x = np.ascontiguousarray(x)                           # no copy for a C-ordered array
         self.exact = self.x if exact is None else np.ascontiguousarray(exact)
         self.n, self.d = self.x.shape
@@ -90,6 +127,7 @@ class _Problem:
                        else np.eye(classes)[y])
         self.reg = 1.0 / (C * self.n)
         self.products = 0
+        self.spectrum = spectrum
         self.pool = pool
         edges = np.linspace(0, self.n, (parts if pool is not None else 1) + 1).astype(int)
         self.blocks = [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
@@ -149,17 +187,56 @@ class _Problem:
         hw = sum(h for h, _ in parts) / self.n + self.reg * vw
         return np.concatenate([hw.ravel(), sum(t for _, t in parts) / self.n])
 
+    def preconditioner(self, p: np.ndarray):
+        """``r ↦ M⁻¹r`` with ``M`` the Hessian at probabilities ``p`` where each example's weight
+        ``p(1 − p)`` is replaced by its class's mean ``w̄``: ``w̄·xᵀx/n + λI`` for each row of
+        ``coef`` (exactly ``λI`` on directions the features do not span), ``w̄`` for the intercept.
+        Each pass over the eigenvectors is split into the threads' blocks of them."""
+        sp = self.spectrum
+        weight = (p * (1 - p)).mean(0)                              # one per row of coef
+        inverse = 1.0 / (weight[:, None] * sp.values[None, :] + self.reg)
+        if not sp.complete:                # V(inverse ⊙ Vᵀr) + (r − VVᵀr)/λ, in one pass
+            inverse -= 1.0 / self.reg
+        cut = self.rows * self.d
+        vectors = sp.vectors
 
-def _conjugate_gradient(product, g: np.ndarray, tol: float, max_inner: int, enough: float = 0.0) -> np.ndarray:
+        def apply(r: np.ndarray) -> np.ndarray:
+            rw = r[:cut].reshape(self.rows, self.d).astype(vectors.dtype)
+
+            def part(cols: slice) -> np.ndarray:
+                v = vectors[:, cols]
+                return ((rw @ v) * inverse[:, cols]).astype(vectors.dtype) @ v.T
+
+            out = sum(self._over_columns(part))
+            if not sp.complete:
+                out = out + r[:cut].reshape(self.rows, self.d) / self.reg
+            return np.concatenate([np.asarray(out, dtype=np.float64).ravel(),
+                                   r[cut:] / np.maximum(weight, self.reg)])
+
+        return apply
+
+    def _over_columns(self, part):
+        m = self.spectrum.vectors.shape[1]
+        if self.pool is None or len(self.blocks) == 1:
+            return [part(slice(None))]
+        edges = np.linspace(0, m, len(self.blocks) + 1).astype(int)
+        return list(self.pool.map(part, [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]))
+
+
+def _conjugate_gradient(product, g: np.ndarray, tol: float, max_inner: int, enough: float = 0.0,
+                        precondition=None) -> np.ndarray:
     """Approximately solve ``H p = -g``: stop when ``Σ|residual| ≤ tol``, after ``max_inner``
     iterations, or on (near-)zero or negative curvature (scikit-learn's ``_cg``); also when no
-    residual component exceeds ``enough`` (the gradient after the step, to first order)."""
+    residual component exceeds ``enough`` (the gradient after the step, to first order).
+    ``precondition``: ``r ↦ M⁻¹r`` for a symmetric positive definite ``M`` close to ``H``
+    (preconditioned conjugate gradients; the stopping rules still read the residual)."""
     eps = 16 * np.finfo(np.float64).eps
     step = np.zeros_like(g)
     r = g.copy()
-    direction = -r
-    rr = float(np.dot(r, r))
-    direction_norm2 = rr
+    z = precondition(r) if precondition is not None else r
+    direction = -z
+    rr = float(np.dot(r, z))
+    direction_norm2 = float(np.dot(z, z))
     for i in range(max_inner + 1):
         if float(np.abs(r).sum()) <= tol or float(np.abs(r).max()) <= enough:
             break
@@ -174,17 +251,19 @@ def _conjugate_gradient(product, g: np.ndarray, tol: float, max_inner: int, enou
         alpha = rr / curvature
         step += alpha * direction
         r += alpha * hp
-        rr_next = float(np.dot(r, r))
+        z = precondition(r) if precondition is not None else r
+        rr_next = float(np.dot(r, z))
         beta = rr_next / rr
-        direction = -r + beta * direction
-        direction_norm2 = rr_next + beta ** 2 * direction_norm2
+        direction = -z + beta * direction
+        direction_norm2 = float(np.dot(direction, direction))
         rr = rr_next
     return step
 
 
 def newton_cg(x: np.ndarray, y: np.ndarray, C: float, coef: np.ndarray | None = None,
               intercept: np.ndarray | None = None, *, tol: float = 1e-6, max_iter: int = 100,
-              classes: int | None = None, exact: np.ndarray | None = None, threads: int = 1) -> Fit:
+              classes: int | None = None, exact: np.ndarray | None = None, threads: int = 1,
+              spectrum: Spectrum | None = None) -> Fit:
     """Fit ``LogisticRegression(C=C)``'s objective on ``x`` (float32 or float64) and labels
     ``y`` (0 … classes - 1), from ``(coef, intercept)`` if given, else from zero.
 
@@ -192,6 +271,8 @@ def newton_cg(x: np.ndarray, y: np.ndarray, C: float, coef: np.ndarray | None = 
     Newton steps, or when no step lowers the loss any more (single precision near its floor).
     ``threads > 1`` splits every pass over the features into that many blocks of rows computed
     at once (limit BLAS to one thread meanwhile, e.g. ``threadpoolctl.threadpool_limits(1)``).
+    ``spectrum`` (:func:`spectrum` of these features, computed once for any number of fits)
+    preconditions the conjugate gradients: the same optimum from fewer Hessian products.
 
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(90, 3)); y = np.argmax(x, 1)
@@ -210,7 +291,7 @@ def newton_cg(x: np.ndarray, y: np.ndarray, C: float, coef: np.ndarray | None = 
         raise ValueError(f"Labels must be 0 … {classes - 1}, each at least once (missing: {missing}); "
                          "a class without examples has no finite optimum.")
     with ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
-        return _solve(_Problem(x, y, C, classes, exact, pool, threads), coef, intercept, tol, max_iter)
+        return _solve(_Problem(x, y, C, classes, exact, pool, threads, spectrum), coef, intercept, tol, max_iter)
 
 
 def _solve(problem: _Problem, coef, intercept, tol: float, max_iter: int) -> Fit:
@@ -226,7 +307,8 @@ def _solve(problem: _Problem, coef, intercept, tol: float, max_iter: int) -> Fit
             break
         total = float(np.abs(g).sum())
         direction = _conjugate_gradient(lambda v: problem.hessian_product(p, v), g,
-                                        min(0.5, math.sqrt(total)) * total, MAX_INNER, ENOUGH * tol)
+                                        min(0.5, math.sqrt(total)) * total, MAX_INNER, ENOUGH * tol,
+                                        problem.preconditioner(p) if problem.spectrum is not None else None)
         alpha = _line_search(problem, theta, z, g, direction)
         if alpha is None:
             break                                                # no step lowers the loss: stalled

@@ -132,3 +132,62 @@ def test_the_inner_solver_stops_once_its_residual_is_within_half_the_tolerance(m
     assert np.allclose(fit.coef, before.coef, atol=1e-3 * np.abs(before.coef).max())
     assert np.allclose(logistic.probabilities(x, fit.coef, fit.intercept),
                        logistic.probabilities(x, before.coef, before.intercept), atol=1e-4)
+
+
+def _correlated(classes: int, n: int, d: int = 40, seed: int = 5):
+    """Features like a pretrained network's: a few strong shared directions, then weaker ones."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    mixing = rng.normal(size=(d, d)) * np.geomspace(3.0, 0.05, d)[:, None]   # a wide spectrum
+    x = rng.normal(size=(n, d)) @ mixing
+    x[np.arange(n), y] += 1.0
+    x -= x.mean(0)
+    return x / np.sqrt((x * x).mean()), y
+
+
+@pytest.mark.parametrize("n", [400, 25])                     # n ≥ d: every direction; n < d: the spanned ones
+def test_the_spectrum_is_the_eigendecomposition_of_the_features_second_moment(n):
+    x, _ = _correlated(3, n)
+    sp = logistic.spectrum(x)
+    rank = x.shape[1] if n >= x.shape[1] else np.linalg.matrix_rank(x)   # centred: n - 1 directions
+    assert sp.complete == (n >= x.shape[1]) and sp.vectors.shape == (x.shape[1], rank)
+    v = sp.vectors.astype(np.float64)
+    assert np.allclose(v.T @ v, np.eye(v.shape[1]), atol=1e-5)                # orthonormal columns
+    assert np.allclose(x.T @ x / n @ v, v * sp.values, atol=1e-4 * sp.values.max())
+
+
+@pytest.mark.parametrize("n", [400, 25])
+@pytest.mark.parametrize("classes", [2, 4])
+def test_the_preconditioner_inverts_the_hessian_when_every_weight_is_the_same(n, classes):
+    # with p(1 − p) equal over examples, M is the Hessian's block per row of coef: M⁻¹H v = v there
+    x, y = _correlated(classes, n)
+    problem = logistic._Problem(x, y, 0.5, classes, spectrum=logistic.spectrum(x))
+    rows = problem.rows
+    p = np.full((n, rows), 0.3)
+    rng = np.random.default_rng(1)
+    v = np.concatenate([rng.normal(size=rows * x.shape[1]), np.zeros(rows)])
+    w = v[:rows * x.shape[1]].reshape(rows, -1)
+    h = (0.3 * 0.7) * (x.T @ x / n @ w.T).T + problem.reg * w   # each row's block, cross terms left out
+    solved = problem.preconditioner(p)(np.concatenate([h.ravel(), np.zeros(rows)]))
+    assert np.allclose(solved, v, atol=1e-4 * np.abs(v).max())
+
+
+@pytest.mark.parametrize("classes", [2, 4])
+@pytest.mark.parametrize("C", [0.01, 100.0])
+def test_preconditioned_conjugate_gradients_reach_the_same_optimum_with_fewer_products(classes, C):
+    x, y = _correlated(classes, 600)
+    plain = logistic.newton_cg(x, y, C, tol=TOL)
+    fit = logistic.newton_cg(x, y, C, tol=TOL, spectrum=logistic.spectrum(x))
+    assert fit.converged and plain.converged and logistic.max_gradient(x, y, C, fit.coef, fit.intercept) <= TOL
+    assert fit.hessian_products < plain.hessian_products
+    # the same optimum to what the stopping test can tell apart: the objective is flat along the
+    # features' weak directions (C = 100), so the models agree to the loss's rounding, not digit for digit
+    problem = logistic._Problem(x, y, C, classes)
+    losses = [problem.loss(problem.logits(t), t) for t in (logistic._theta(f.coef, f.intercept) for f in (fit, plain))]
+    assert abs(losses[0] - losses[1]) <= 1e-7 * abs(losses[1])
+    assert np.allclose(logistic.probabilities(x, fit.coef, fit.intercept),
+                       logistic.probabilities(x, plain.coef, plain.intercept), atol=1e-3)
+    # the same with fewer examples than features (the preconditioner is λI off their span), in threads
+    few, labels = x[:30], y[:30]
+    small = logistic.newton_cg(few, labels, C, tol=TOL, spectrum=logistic.spectrum(few), threads=2)
+    assert small.converged and logistic.max_gradient(few, labels, C, small.coef, small.intercept) <= TOL

@@ -83,3 +83,6 @@ def test_the_readme_states_the_targets_the_benchmark_reads():
     assert f"≥ {bench.SPEED_TARGET:.2f} of the network's speed alone" in intro
     assert f"≤ {bench.SECOND_RUN_LIMIT:.2f} of the first" in intro
     assert f"within {bench.DECISION_LIMIT_S // 60} minutes" in intro
+    assert f"Each size runs {bench.REPEATS} times" in intro
+    listing = (REPO_DIR / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    assert f"{bench.REPEATS} runs of each size" in " ".join(listing.split())

@@ -16,16 +16,17 @@ one more way for the inner solver to stop: once no component of its residual exc
 ``tol``. The residual is, to first order, the gradient after the step; near the optimum
 scikit-learn's relative rule asks for more precision than the stopping test can see (the last
 steps of weak regularisation ran into the iteration cap), so this saves Hessian products and
-gives the same models to the stopping test (``tests/test_logistic.py``). Its line search (SciPy's Wolfe search, a pass over ``x`` per trial step) is replaced by this one.
-
-Given the :func:`spectrum` of ``xᵀx / n``, the conjugate gradients are preconditioned by the
-Hessian with every example's weight ``p(1 − p)`` replaced by its class's mean: ``w̄·xᵀx/n + λI``
-per row of ``coef``, inverted through the eigenvectors. Features of a pretrained network are
-strongly correlated, so plain conjugate gradients need many Hessian products per Newton step;
-this inverse follows their correlations, and the stopping test is unchanged.
+gives the same models to the stopping test (``tests/test_logistic.py``). Its line search
+(SciPy's Wolfe search, a pass over ``x`` per trial step) is replaced by this one.
 The result is the same optimum (``tests/test_logistic.py`` checks it against scikit-learn),
 without importing scikit-learn and SciPy (slow to import in a fresh process). With a thread
 ``pool``, each pass is split into blocks of rows computed at once, one per thread.
+
+Given the :func:`spectrum` of ``xᵀx / n``, the conjugate gradients are preconditioned by the
+Hessian with every example's weight ``p(1 − p)`` replaced by its class's mean: ``w̄·xᵀx/n + I/(Cn)``
+per row of ``coef``, inverted through the eigenvectors. Features of a pretrained network are
+strongly correlated, so plain conjugate gradients need many Hessian products per Newton step;
+this inverse follows their correlations, and the stopping test is unchanged.
 
 ``x`` may be float32: the Hessian products are then single precision (half the memory
 traffic); with ``exact`` (the same features in float64) the gradient, and so the stopping test,
@@ -189,13 +190,13 @@ class _Problem:
 
     def preconditioner(self, p: np.ndarray):
         """``r ↦ M⁻¹r`` with ``M`` the Hessian at probabilities ``p`` where each example's weight
-        ``p(1 − p)`` is replaced by its class's mean ``w̄``: ``w̄·xᵀx/n + λI`` for each row of
-        ``coef`` (exactly ``λI`` on directions the features do not span), ``w̄`` for the intercept.
+        ``p(1 − p)`` is replaced by its class's mean ``w̄``: ``w̄·xᵀx/n + I/(Cn)`` for each row of
+        ``coef`` (exactly ``I/(Cn)`` on directions the features do not span), ``w̄`` for the intercept.
         Each pass over the eigenvectors is split into the threads' blocks of them."""
         sp = self.spectrum
         weight = (p * (1 - p)).mean(0)                              # one per row of coef
         inverse = 1.0 / (weight[:, None] * sp.values[None, :] + self.reg)
-        if not sp.complete:                # V(inverse ⊙ Vᵀr) + (r − VVᵀr)/λ, in one pass
+        if not sp.complete:                # V(inverse ⊙ Vᵀr) + (r − VVᵀr)·Cn, in one pass
             inverse -= 1.0 / self.reg
         cut = self.rows * self.d
         vectors = sp.vectors

@@ -15,7 +15,7 @@ course_lib.train`` runs):
    second (the whole command, and its features step) against the network alone on batches of
    the same size (timed in fresh processes just before and after, as the command runs it beside
    its decoding workers, in lanes, and as one batch on every core), and a second run after adding
-   1 % new photos, against the first run's time. Each size is run ``--repeats`` times (3),
+   1 % new photos, against the first run's time. Each size is run ``--repeats`` times (``REPEATS``),
    the sizes taking turns (1,000, 4,000, 1,000, ...), and so is the second run (each from a
    copy of the cache the last first run left); the targets are read on the median run: on a
    shared virtual machine the same run's speed and peak memory drift from run to run (the
@@ -495,8 +495,8 @@ def main(argv=None) -> int:
 
     if args.report_from:
         kept = json.loads(args.report_from.read_text())
-        scale = {int(n): r if isinstance(r, list) else [r] for n, r in kept["scale"].items()}
-        second = {int(n): r if isinstance(r, list) else [r] for n, r in kept["second"].items()}
+        scale, second = ({int(n): r if isinstance(r, list) else [r] for n, r in kept[part].items()}   # older: one run
+                         for part in ("scale", "second"))
         measured = (datetime.fromisoformat(kept["measured"]) if "measured" in kept else   # older files: when written
                     datetime.fromtimestamp(args.report_from.stat().st_mtime, timezone.utc))
         return _write(report(kept["demo"], scale, second, args.size, args.grow, kept["decision"], measured), args)
@@ -537,8 +537,8 @@ def main(argv=None) -> int:
                 if int(path.stem.split("_")[1]) in added:
                     os.link(path, folder / path.parent.name / path.name)
             second[n] = []
+            last = args.repeats - 1
             for run in range(args.repeats):   # each from a copy of the last first run's cache and model
-                last = args.repeats - 1
                 shutil.copytree(where / f"outputs_{last}", where / f"outputs_second_{run}")
                 shutil.copytree(where / f"model_{last}", where / f"model_second_{run}")
                 second[n].append(run_child(folder, where / f"model_second_{run}", where / f"outputs_second_{run}",

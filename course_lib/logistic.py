@@ -81,6 +81,12 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))                      # no overflow for large |z|
 
 
+def _slices(n: int, parts: int) -> list[slice]:
+    """``range(n)`` cut into at most ``parts`` nearly equal, non-empty slices."""
+    edges = np.linspace(0, n, max(1, parts) + 1).astype(int)
+    return [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+
+
 @dataclass(frozen=True)
 class Spectrum:
     """Eigenvalues and orthonormal eigenvectors (columns) of ``xᵀx / n``: all of them when
@@ -130,14 +136,16 @@ class _Problem:
         self.products = 0
         self.spectrum = spectrum
         self.pool = pool
-        edges = np.linspace(0, self.n, (parts if pool is not None else 1) + 1).astype(int)
-        self.blocks = [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+        self.blocks = _slices(self.n, parts if pool is not None else 1)
+
+    def _over(self, part, blocks: list[slice]):
+        """``part(block)`` for each block (of rows, or of columns), in the pool's threads; their results."""
+        if self.pool is None or len(blocks) <= 1:
+            return [part(slice(None))]
+        return list(self.pool.map(part, blocks))
 
     def _over_rows(self, part):
-        """``part(rows)`` for each block of rows, in the pool's threads; their results."""
-        if self.pool is None or len(self.blocks) == 1:
-            return [part(slice(None))]
-        return list(self.pool.map(part, self.blocks))
+        return self._over(part, self.blocks)
 
     def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cut = self.rows * self.d
@@ -200,6 +208,7 @@ class _Problem:
             inverse -= 1.0 / self.reg
         cut = self.rows * self.d
         vectors = sp.vectors
+        columns = _slices(vectors.shape[1], len(self.blocks))   # as many blocks as of rows
 
         def apply(r: np.ndarray) -> np.ndarray:
             rw = r[:cut].reshape(self.rows, self.d).astype(vectors.dtype)
@@ -208,20 +217,13 @@ class _Problem:
                 v = vectors[:, cols]
                 return ((rw @ v) * inverse[:, cols]).astype(vectors.dtype) @ v.T
 
-            out = sum(self._over_columns(part))
+            out = sum(self._over(part, columns))
             if not sp.complete:
                 out = out + r[:cut].reshape(self.rows, self.d) / self.reg
             return np.concatenate([np.asarray(out, dtype=np.float64).ravel(),
                                    r[cut:] / np.maximum(weight, self.reg)])
 
         return apply
-
-    def _over_columns(self, part):
-        m = self.spectrum.vectors.shape[1]
-        if self.pool is None or len(self.blocks) == 1:
-            return [part(slice(None))]
-        edges = np.linspace(0, m, len(self.blocks) + 1).astype(int)
-        return list(self.pool.map(part, [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]))
 
 
 def _conjugate_gradient(product, g: np.ndarray, tol: float, max_inner: int, enough: float = 0.0,

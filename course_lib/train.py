@@ -154,7 +154,7 @@ def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict 
     from .logistic import newton_cg, spectrum
 
     classes = int(classes if classes is not None else len(np.unique(y)))
-    found: list = []   # the features' spectrum, computed at the first fit (none if every start holds)
+    features = None   # their spectrum, computed at the first fit (none if every start holds)
     shape = (1 if classes == 2 else classes, x.shape[1])   # the rows of coef for these classes
     out: list = []
     path: list[tuple[float, np.ndarray, np.ndarray]] = []   # the chain's solutions so far
@@ -169,15 +169,15 @@ def _fit_chain(x: np.ndarray, y: np.ndarray, grid: Sequence[float], start: dict 
         if kept is not None and max_gradient(x, y, C, *kept) <= TOL:
             w, b = kept                                     # still the optimum: only checked below
         else:
-            if not found:
+            if features is None:
                 with cpu_threads(threads):   # one eigendecomposition, on every thread
-                    found.append(spectrum(x))
+                    features = spectrum(x)
             if single is not None:
                 fast = newton_cg(single, y, C, w, b, tol=TOL, max_iter=FAST_STEPS, classes=classes, exact=x,
-                                 threads=threads, spectrum=found[0])
+                                 threads=threads, spectrum=features)
                 w, b, steps = fast.coef, fast.intercept, fast.steps
         fit = newton_cg(x, y, C, w, b, tol=TOL, max_iter=MAX_ITER, classes=classes, threads=threads,
-                        spectrum=found[0] if found else None)
+                        spectrum=features)
         path.append((C, fit.coef, fit.intercept))
         out.append((C, fit, fit.converged, steps + fit.steps))
     return out

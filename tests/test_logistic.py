@@ -191,3 +191,16 @@ def test_preconditioned_conjugate_gradients_reach_the_same_optimum_with_fewer_pr
     few, labels = x[:30], y[:30]
     small = logistic.newton_cg(few, labels, C, tol=TOL, spectrum=logistic.spectrum(few), threads=2)
     assert small.converged and logistic.max_gradient(few, labels, C, small.coef, small.intercept) <= TOL
+
+
+def test_features_that_span_nothing_still_give_a_preconditioner_in_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    x, y = np.zeros((6, 10)), np.arange(6) % 3                  # constant features: no direction spanned
+    sp = logistic.spectrum(x)
+    assert sp.vectors.shape == (10, 0) and not sp.complete
+    with ThreadPoolExecutor(2) as pool:
+        problem = logistic._Problem(x, y, 1.0, 3, pool=pool, parts=2, spectrum=sp)
+        r = np.arange(problem.rows * 11, dtype=np.float64)
+        solved = problem.preconditioner(np.full((6, 3), 0.5))(r)
+    assert solved.shape == r.shape and np.allclose(solved[:30], r[:30] / problem.reg)   # the Hessian is I/(Cn) there
